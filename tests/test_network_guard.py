@@ -1,0 +1,21 @@
+"""The whole suite runs with non-loopback network access blocked."""
+
+import socket
+
+import pytest
+
+
+def test_public_address_is_blocked():
+    with pytest.raises(Exception) as info:
+        socket.create_connection(("93.184.216.34", 80), timeout=1)
+    assert "SocketBlockedError" in type(info.value).__name__ or "blocked" in str(info.value).lower()
+
+
+def test_loopback_is_allowed():
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port), timeout=2)
+    client.close()
+    server.close()

@@ -34,7 +34,7 @@ def identifier_spans(findings: list[Finding]) -> list[tuple[int, int, str]]:
 
 
 def redact(text: str, findings: list[Finding]) -> str:
-    spans = sorted(identifier_spans(findings))
+    spans = sorted(identifier_spans(findings), key=lambda s: (s[0], -s[1]))  # longest first
     out: list[str] = []
     pos = 0
     for start, end, kind in spans:

@@ -44,7 +44,7 @@ def merge(findings: list[Finding]) -> list[Finding]:
                     m.evidence = f.evidence
                 break
         else:
-            merged.append(f.model_copy(update={"found_by": list(engines)}, deep=True))
+            merged.append(f.model_copy(update={"found_by": list(engines)}))  # found_by is new; rest not mutated
     for m in merged:
         m.found_by.sort(key=lambda e: _PRECEDENCE[e])
         m.agreement = agreement(m.found_by)

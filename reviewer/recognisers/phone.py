@@ -12,7 +12,9 @@ import phonenumbers
 from reviewer.patterns import compile_pattern
 from reviewer.recognisers.base import Candidate, registry
 
-_CANDIDATE = compile_pattern(r"(?:\+|\b)\d[\d \-.()]{8,18}\d\b")
+# UK numbers are written nationally with a leading 0 or internationally with + / 00: other
+# digit runs (NHS numbers, order numbers) never reach the slower library parse.
+_CANDIDATE = compile_pattern(r"(?:\+\d|\(?\b0)[\d \-.()]{8,18}\d\b")
 
 
 class PhoneRecogniser:

@@ -32,6 +32,14 @@ def read_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
         yield lineno, chunk
 
 
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_line(lineno: int, raw: bytes | None) -> BatchInput:
     if raw is None:
         raise InputError(f"line {lineno}: longer than {MAX_LINE_BYTES:,} bytes")
@@ -41,8 +49,12 @@ def parse_line(lineno: int, raw: bytes | None) -> BatchInput:
         raise InputError(f"line {lineno}: not valid UTF-8 (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:  # "[[[[…" thousands deep: the json module recurses per level
+        raise InputError(f"line {lineno}: not valid input (JSON nested too deeply)") from None
     if not isinstance(obj, dict):
         raise InputError(f"line {lineno}: expected a JSON object with a 'text' field")
+    if isinstance(obj.get("id"), str) and not _encodable(obj["id"]):  # "\ud800": cannot be written
+        raise InputError(f"line {lineno}: id: contains invalid Unicode (an unpaired surrogate)")
     try:
         return BatchInput.model_validate(obj)
     except ValidationError as exc:

@@ -22,8 +22,14 @@ def vet(text: str) -> str:
         )
     sample = text[:65536]
     controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in _CONTROL_OK)
-    if "\x00" in sample or controls > max(8, len(sample) // 20):
+    if "\x00" in text or controls > max(8, len(sample) // 20):  # a NUL anywhere: not a draft
         raise InputError("the input looks like binary data, not text: paste the draft as plain text")
+    try:  # JSON "\ud800" or a surrogate-escaped read gives text that no UTF-8 engine can scan
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"the draft contains invalid Unicode (an unpaired surrogate at character {exc.start})"
+        ) from None
     return text
 
 

@@ -26,7 +26,7 @@ app = typer.Typer(
     "on this machine only.",
 )
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # one error, one line
 
 
 class Format(str, Enum):
@@ -103,9 +103,13 @@ def batch(
     from reviewer.review import review
 
     if source == "-":
+        if sys.stdin is None or sys.stdin.closed:
+            raise ReviewerError("no standard input to read: pass the JSONL file's path")
         stream = sys.stdin.buffer
     else:
         path = Path(source)
+        if path.is_dir():
+            raise ReviewerError(f"{source} is a folder, not a file")
         if not path.is_file():
             raise ReviewerError(f"file not found: {source}")
         stream = path.open("rb")
@@ -195,7 +199,13 @@ def main() -> None:
         raise
     except Exception as exc:  # noqa: BLE001 - last resort: no traceback, no draft text
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click/typer usage errors
-            exc.show()
+            if exc.__class__.__name__ == "NoArgsIsHelpError":  # bare `reviewer`: show the help
+                exc.show()
+                sys.exit(exc.exit_code)
+            # One line, like every other input error (click's own show() prints three).
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            err.print(f"reviewer: error: {exc.format_message()}{hint}", markup=False)
             sys.exit(exc.exit_code)
         if exc.__class__.__name__ == "Abort":
             sys.exit(130)

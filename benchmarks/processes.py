@@ -1,0 +1,197 @@
+"""Figures measured on real `reviewer` processes: cold start, batch memory, UI memory.
+
+Peak RSS comes from os.wait4's rusage for that one child (ru_maxrss, KiB on Linux), so
+each run is measured on its own rather than as a running maximum over all children.
+Temporary inputs live in a TemporaryDirectory and are deleted when the part ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from reviewer.evaluate import Labelled
+
+STATUS_OK = (0, 1)  # `check` exits 1 when it finds something: still a successful run
+
+
+def reviewer_cmd() -> list[str]:
+    """The console script as a user runs it (falls back to `python -m reviewer`)."""
+    script = Path(sys.executable).with_name("reviewer")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("reviewer")
+    return [found] if found else [sys.executable, "-m", "reviewer"]
+
+
+def _run_measured(cmd: list[str], timeout: float = 3600) -> dict:
+    """Run `cmd` to completion (stdout discarded); wall seconds, exit status and the peak
+    RSS (MiB) of that child."""
+    with tempfile.TemporaryFile() as errf:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf)
+        killer = threading.Timer(timeout, proc.kill)
+        killer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            killer.cancel()
+        elapsed = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        errf.seek(0)
+        stderr = errf.read().decode("utf-8", "replace")
+    return {"seconds": elapsed, "exit": proc.returncode, "peak_rss_mib": usage.ru_maxrss / 1024,
+            "stderr_tail": stderr[-300:]}
+
+
+def cold_start(runs: int) -> dict:
+    """Median wall time of `reviewer check --rules-only FILE` in a fresh process, beside the
+    bare interpreter start for scale."""
+    text = "Saw Mrs Patel (84) in bed 4 at St Elsewhere today, lovely lady. Call 07700 900123."
+    with tempfile.TemporaryDirectory(prefix="reviewer-bench-") as tmp:
+        draft = Path(tmp) / "draft.txt"
+        draft.write_text(text, encoding="utf-8")
+        cmd = reviewer_cmd() + ["check", "--rules-only", str(draft)]
+        _run_measured(cmd)  # page cache warm: we measure a cold *process*, not a cold disk
+        rows = [_run_measured(cmd) for _ in range(runs)]
+        bare = [_run_measured([sys.executable, "-c", "pass"]) for _ in range(runs)]
+    bad = [r for r in rows if r["exit"] not in STATUS_OK]
+    if bad:
+        return {"error": f"exit {bad[0]['exit']}: {bad[0]['stderr_tail']}"}
+    return {
+        "runs": runs,
+        "median_s": statistics.median(r["seconds"] for r in rows),
+        "min_s": min(r["seconds"] for r in rows),
+        "max_s": max(r["seconds"] for r in rows),
+        "python_bare_median_s": statistics.median(r["seconds"] for r in bare),
+        "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in rows),
+        "command": "reviewer check --rules-only FILE",
+    }
+
+
+def _write_jsonl(path: Path, rows: list[Labelled], lines: int) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(lines):
+            item = rows[i % len(rows)].item
+            fh.write(json.dumps({"id": f"b-{i}", "text": item.text, "audience": item.audience,
+                                 "as_doctor": item.as_doctor, "named": item.named}) + "\n")
+
+
+def batch_memory(rows: list[Labelled], sizes: tuple[int, ...]) -> dict:
+    """Peak RSS of `reviewer batch --rules-only` on JSONL files of growing line counts
+    (output discarded). Streaming means the peak must not grow with the input."""
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="reviewer-bench-") as tmp:
+        for lines in sizes:
+            path = Path(tmp) / f"in-{lines}.jsonl"
+            _write_jsonl(path, rows, lines)
+            r = _run_measured(reviewer_cmd() + ["batch", "--rules-only", str(path)])
+            path.unlink()
+            if r["exit"] != 0:
+                return {"error": f"{lines} lines: exit {r['exit']}: {r['stderr_tail']}"}
+            out[str(lines)] = {"lines": lines, "seconds": r["seconds"],
+                               "lines_per_s": lines / r["seconds"], "peak_rss_mib": r["peak_rss_mib"]}
+    small, large = out[str(min(sizes))], out[str(max(sizes))]
+    ratio = large["peak_rss_mib"] / small["peak_rss_mib"]
+    return {"runs": out, "rss_ratio_largest_over_smallest": ratio,
+            "line_ratio": max(sizes) / min(sizes), "flat": ratio < 1.15}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_tree_mib(pid: int) -> float:
+    """Current RSS of a process and its children (a UI may start helpers)."""
+    total = 0
+    pids = [pid]
+    try:
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            pids.append(int(child))
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def ui_memory(starts: int, timeout: float = 240) -> dict:
+    """Start `reviewer ui` on 127.0.0.1, wait until its page answers, read peak RSS (high-water
+    mark of the process, and RSS of it and its children while it runs), stop it."""
+    base = reviewer_cmd() + ["ui"]
+    try:
+        helptext = subprocess.run(base + ["--help"], capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return {"skipped": "`reviewer ui --help` did not answer"}
+    if helptext.returncode != 0:
+        return {"skipped": "`reviewer ui` does not exist yet"}
+    runs = []
+    for _ in range(starts):
+        port = _free_port()
+        cmd = list(base)
+        if "--host" in helptext.stdout:
+            cmd += ["--host", "127.0.0.1"]
+        if "--port" in helptext.stdout:
+            cmd += ["--port", str(port)]
+        else:
+            return {"skipped": "`reviewer ui` has no --port option to bind a free loopback port"}
+        if "--no-browser" in helptext.stdout:
+            cmd += ["--no-browser"]
+        t0 = time.perf_counter()
+        errf = tempfile.TemporaryFile()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf, start_new_session=True)
+        ready = None
+        peak_seen = 0.0
+        try:
+            while time.perf_counter() - t0 < timeout and proc.poll() is None:
+                peak_seen = max(peak_seen, _rss_tree_mib(proc.pid))
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as resp:
+                        if resp.status == 200:
+                            resp.read()
+                            ready = time.perf_counter() - t0
+                            break
+                except OSError:
+                    time.sleep(0.25)
+            time.sleep(1.0)  # let the first page's lazy work settle before reading memory
+            peak_seen = max(peak_seen, _rss_tree_mib(proc.pid))
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                _, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                hwm = usage.ru_maxrss / 1024
+            except ChildProcessError:
+                hwm = 0.0
+            errf.seek(0)
+            stderr = errf.read().decode("utf-8", "replace")[-300:]
+            errf.close()
+        if ready is None:
+            return {"error": f"UI did not answer on 127.0.0.1 within {timeout:.0f} s: {stderr}"}
+        runs.append({"ready_s": ready, "peak_rss_mib": max(hwm, peak_seen)})
+    return {
+        "starts": starts,
+        "ready_median_s": statistics.median(r["ready_s"] for r in runs),
+        "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in runs),
+        "peak_rss_max_mib": max(r["peak_rss_mib"] for r in runs),
+        "runs": runs,
+    }

@@ -184,6 +184,11 @@ def rules_cmd() -> None:
         out.print(f"{rule.id:28} {rule.topic:16} {','.join(rule.paragraphs()):22} {rule.spec.severity}")
 
 
+from reviewer.cli_ui import ui as _ui  # noqa: E402 - `reviewer ui` (gradio loads only when it runs)
+
+app.command("ui")(_ui)
+
+
 def main() -> None:
     try:
         code = app(standalone_mode=False)

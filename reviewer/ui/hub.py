@@ -1,0 +1,201 @@
+"""The optional engines as the UI sees them: created and warmed in the background, shared
+by all sessions, each run under its own lock (a llama context is not thread-safe).
+
+Rules never wait for this: a session asks `ready()` and uses what is there.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from reviewer.engines.base import Draft, Engine, EngineOutput
+
+log = logging.getLogger("reviewer.ui")
+
+OPTIONAL = ("semantic", "model")
+WARM_TEXT = "Warm-up draft: lovely weather for the charity run this weekend."
+
+
+@dataclass
+class EngineState:
+    name: str
+    phase: str = "waiting"  # waiting | loading | ready | unavailable | off
+    detail: str = ""
+    seconds: float | None = None
+    engine: Engine | None = None
+    label: str = ""
+
+    @property
+    def settled(self) -> bool:
+        return self.phase in ("ready", "unavailable", "off")
+
+    def describe(self) -> str:
+        if self.phase == "ready":
+            took = f", warmed in {self.seconds:.1f} s" if self.seconds is not None else ""
+            return f"{self.label or self.name}: ready{took}"
+        if self.phase == "loading":
+            return f"{self.name}: loading…"
+        if self.phase == "waiting":
+            return f"{self.name}: waiting to load"
+        return f"{self.name}: {self.detail}" if self.detail else f"{self.name}: {self.phase}"
+
+
+class LockedEngine:
+    """Serialises calls to one shared engine and remembers its output for one draft,
+    so a review that adds a second engine does not run the first one again."""
+
+    def __init__(self, engine: Engine, lock: threading.Lock) -> None:
+        self.name = engine.name
+        self._engine = engine
+        self._lock = lock
+        self._key: tuple | None = None
+        self._out: EngineOutput | None = None
+
+    def review(self, draft: Draft) -> EngineOutput:
+        key = (draft.text, draft.context.model_dump_json())
+        if self._key != key or self._out is None:
+            with self._lock:
+                try:
+                    out = self._engine.review(draft)
+                except Exception as exc:  # noqa: BLE001 - an engine must not take the rules down
+                    log.warning("engine %s failed: %s", self.name, exc.__class__.__name__)
+                    out = EngineOutput(status=f"unavailable: {self.name} failed ({exc.__class__.__name__})")
+            self._key, self._out = key, out
+        return self._out
+
+
+def _label(name: str, engine: Engine) -> str:
+    """A short name for the banner, e.g. "model (SmolLM2-135M)" when the engine tells us."""
+    for attr in ("label", "model_name", "display_name"):
+        value = getattr(engine, attr, None)
+        if isinstance(value, str) and value and value != name:
+            return value if value.startswith(name) else f"{name} ({value})"
+    return name
+
+
+def _default_factory(name: str) -> Engine:
+    from reviewer import engines
+
+    return engines.create(name)
+
+
+class EngineHub:
+    """Creates and warms the optional engines once per process, in a background thread."""
+
+    def __init__(self, names: Sequence[str] = OPTIONAL, *, rules_only_reason: str | None = None,
+                 factory: Callable[[str], Engine] = _default_factory) -> None:
+        self.states = {n: EngineState(n) for n in names}
+        self._locks = {n: threading.Lock() for n in names}
+        self._factory = factory
+        self._thread: threading.Thread | None = None
+        self.rules_only_reason = rules_only_reason
+        # Guidance retrieval (embeddings) is not an engine but loads like one.
+        self.retrieval = EngineState("guidance search")
+        self._retriever: Callable | None = None
+        if rules_only_reason:
+            for s in [self.retrieval, *self.states.values()]:
+                s.phase, s.detail = "off", rules_only_reason
+
+    def start(self) -> EngineHub:
+        if self._thread is None and not self.rules_only_reason:
+            self._thread = threading.Thread(target=self._warm_all, name="reviewer-warm", daemon=True)
+            self._thread.start()
+        return self
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _warm_all(self) -> None:
+        # One after the other: on a 2-core laptop parallel loads only slow each other down.
+        # Retrieval first: it loads the embedding model the semantic engine shares.
+        self._warm_retrieval()
+        for state in self.states.values():
+            self._warm(state)
+
+    def _warm_retrieval(self) -> None:
+        state = self.retrieval
+        state.phase = "loading"
+        t0 = time.perf_counter()
+        try:
+            from reviewer.retrieval import Retriever
+
+            retriever = Retriever()
+            retriever(WARM_TEXT, [])
+        except Exception as exc:  # noqa: BLE001 - ImportError or anything else: cited paragraphs only
+            state.phase, state.detail = "unavailable", f"not installed ({exc.__class__.__name__})"
+            return
+        state.seconds = time.perf_counter() - t0
+        if retriever.error:
+            state.phase, state.detail = "unavailable", retriever.error
+            return
+        self._retriever, state.phase = retriever, "ready"
+
+    @property
+    def retriever(self) -> Callable | None:
+        """Scores the guidance paragraphs for a draft, or None (cited paragraphs only)."""
+        return self._retriever
+
+    def _warm(self, state: EngineState) -> None:
+        state.phase = "loading"
+        t0 = time.perf_counter()
+        try:
+            engine = self._factory(state.name)
+        except (ImportError, KeyError) as exc:
+            state.phase = "unavailable"
+            state.detail = f"engine not installed ({exc.__class__.__name__})"
+            return
+        except Exception as exc:  # noqa: BLE001 - creating must not raise, but never trust it
+            state.phase, state.detail = "unavailable", f"could not start ({exc.__class__.__name__})"
+            return
+        state.label = _label(state.name, engine)
+        status = self._warm_engine(state.name, engine)
+        state.seconds = time.perf_counter() - t0
+        if status == "ok":
+            state.engine, state.phase = engine, "ready"
+        else:
+            state.phase, state.detail = "unavailable", status.removeprefix("unavailable: ")
+
+    def _warm_engine(self, name: str, engine: Engine) -> str:
+        """Load weights now rather than on the first user's review: an explicit warm/load
+        method if the engine has one, else one throw-away review."""
+        from reviewer.review import review
+
+        try:
+            with self._locks[name]:
+                for attr in ("warm", "load"):
+                    if callable(getattr(engine, attr, None)):
+                        getattr(engine, attr)()
+                        break
+                result = review(WARM_TEXT, engines=[engine])
+            return result.engines.get(name, "ok")
+        except Exception as exc:  # noqa: BLE001
+            log.warning("warming %s failed: %s", name, exc.__class__.__name__)
+            return f"unavailable: failed to load ({exc.__class__.__name__})"
+
+    # --- what a session uses -------------------------------------------------------------
+    def settled(self) -> bool:
+        return self.retrieval.settled and all(s.settled for s in self.states.values())
+
+    def pending(self) -> list[str]:
+        """Engines still loading: a review may wait for them (the rules answer is already shown)."""
+        return [n for n, s in self.states.items() if not s.settled]
+
+    def ready(self) -> list[str]:
+        return [n for n, s in self.states.items() if s.phase == "ready"]
+
+    def locked(self, name: str) -> LockedEngine:
+        state = self.states[name]
+        assert state.engine is not None, name
+        return LockedEngine(state.engine, self._locks[name])
+
+    def summary(self) -> str:
+        """One line for the page: which engines can run, or why only rules."""
+        if self.rules_only_reason:
+            return f"rules only: {self.rules_only_reason}"
+        states = [self.retrieval, *self.states.values()]
+        return " · ".join(["rules: ready"] + [s.describe() for s in states])

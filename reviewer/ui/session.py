@@ -1,0 +1,119 @@
+"""One review as the page sees it: the rules answer at once, then each optional engine
+as it finishes, with progress in between. No Gradio here, so it is tested directly.
+
+Every stage is a complete `Result` from `reviewer.review.review` (the shared contract);
+the UI only renders it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from reviewer.image import image_findings, inspect_image
+from reviewer.merge import merge
+from reviewer.review import review
+from reviewer.schema import ImageReport, Result, ReviewContext, verdict_for
+from reviewer.ui.hub import EngineHub
+
+ENGINE_TIMEOUT = 240.0  # seconds one optional engine may take (the rules answer is already shown)
+POLL = 0.25
+
+
+@dataclass
+class Stage:
+    result: Result
+    phase: str  # "rules", "waiting", "running", "done"
+    progress: str  # one line for the banner: what is happening now
+    ran: list[str] = field(default_factory=list)  # engines whose findings are in `result`
+    notes: dict[str, str] = field(default_factory=dict)  # engine -> why it did not run
+    final: bool = False
+    seconds: float = 0.0
+
+
+def with_image(result: Result, report: ImageReport | None) -> Result:
+    """The photo's findings join the draft's; the verdict is recomputed over both."""
+    if report is None:
+        return result
+    findings = merge([*result.findings, *image_findings(report)])
+    return result.model_copy(update={"findings": findings, "verdict": verdict_for(findings),
+                                     "image": report})
+
+
+def _in_thread(fn):
+    box: dict = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+            box["error"] = exc
+
+    t = threading.Thread(target=run, name="reviewer-engine", daemon=True)
+    t.start()
+    return t, box
+
+
+def stages(text: str, ctx: ReviewContext, hub: EngineHub, image: bytes | None = None,
+           *, timeout: float = ENGINE_TIMEOUT, poll: float = POLL) -> Iterator[Stage]:
+    """Yield the rules result first, then progress and results of the optional engines.
+
+    Raises ReviewerError (empty draft, unreadable photo) before the first yield.
+    """
+    t0 = time.perf_counter()
+    report = inspect_image(image) if image else None
+    result = with_image(review(text, ctx), report)
+    notes: dict[str, str] = {}
+    if hub.rules_only_reason:
+        yield Stage(result, "done", "", ["rules"], {"all": hub.rules_only_reason}, True,
+                    time.perf_counter() - t0)
+        return
+    yield Stage(result, "rules", "rules done; starting the other engines…", ["rules"], {},
+                False, time.perf_counter() - t0)
+
+    ran = ["rules"]
+    used = []  # LockedEngine wrappers, reused so earlier engines are not run again
+    for name, state in hub.states.items():
+        waited = time.perf_counter()
+        while not state.settled or not hub.retrieval.settled:  # still loading: say so, keep waiting
+            if time.perf_counter() - waited > timeout:
+                break
+            yield Stage(result, "waiting", f"{name}: loading model "
+                        f"({time.perf_counter() - waited:.0f} s)…", list(ran), dict(notes),
+                        False, time.perf_counter() - t0)
+            time.sleep(poll)
+        if state.phase != "ready":
+            notes[name] = "timeout while loading" if not state.settled else (state.detail or state.phase)
+            continue
+        engines = [*used, hub.locked(name)]
+        retriever = hub.retriever
+        started = time.perf_counter()
+        thread, box = _in_thread(lambda: review(text, ctx, engines=engines, retriever=retriever))
+        while thread.is_alive():
+            if time.perf_counter() - started > timeout:
+                break
+            yield Stage(result, "running", f"{state.label or name}: reviewing "
+                        f"({time.perf_counter() - started:.0f} s)…", list(ran), dict(notes),
+                        False, time.perf_counter() - t0)
+            thread.join(poll)
+        if thread.is_alive():
+            notes[name] = f"timeout after {timeout:.0f} s"
+            continue
+        if "error" in box:
+            notes[name] = f"failed ({box['error'].__class__.__name__})"
+            continue
+        new = box["value"]
+        status = new.engines.get(name, "ok")
+        if status != "ok":
+            notes[name] = status.removeprefix("unavailable: ")
+        else:
+            ran.append(name)
+        used = engines
+        result = with_image(new, report)
+        yield Stage(result, "running", f"{name}: done", list(ran), dict(notes), False,
+                    time.perf_counter() - t0)
+    if not used and hub.retriever is not None:  # no engine ran: still show the scored guidance
+        result = with_image(review(text, ctx, retriever=hub.retriever), report)
+    yield Stage(result, "done", "", ran, notes, True, time.perf_counter() - t0)

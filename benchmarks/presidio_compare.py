@@ -105,17 +105,20 @@ def _summary(report: dict, engine: str | None) -> dict:
     }
 
 
-def _timed(fn, rows: list[Labelled], rounds: int) -> tuple[dict, dict]:
-    """Run `fn` on every draft `rounds` times; posts/s is the median over rounds."""
-    outputs: dict = {}
-    rates = []
+def _timed(fns: dict, rows: list[Labelled], rounds: int) -> tuple[dict, dict]:
+    """Run each of `fns` on every draft, `rounds` times, alternating engines round by round so
+    a change in machine load hits both alike; posts/s is the median over rounds."""
+    outputs: dict[str, dict] = {name: {} for name in fns}
+    rates: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):
-        t0 = time.perf_counter()
-        for r in rows:
-            outputs[str(r.item.id)] = fn(r)
-        rates.append(len(rows) / (time.perf_counter() - t0))
-    return outputs, {"posts_per_s": statistics.median(rates), "rounds": rounds,
-                     "min_posts_per_s": min(rates), "max_posts_per_s": max(rates)}
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            for r in rows:
+                outputs[name][str(r.item.id)] = fn(r)
+            rates[name].append(len(rows) / (time.perf_counter() - t0))
+    speed = {name: {"posts_per_s": statistics.median(v), "rounds": rounds, "min_posts_per_s": min(v),
+                    "max_posts_per_s": max(v)} for name, v in rates.items()}
+    return outputs, speed
 
 
 def gaps(rows: list[Labelled], rules_out: dict[str, Result], presidio_out: dict[str, list]) -> dict:
@@ -151,10 +154,12 @@ def compare(splits: dict[str, list[Labelled]], rounds: int) -> dict:
     review("warm-up")
     engine.analyze(text="warm-up for Mr Smith", language="en")
 
-    rules_out, rules_speed = _timed(
-        lambda r: review(r.item.text, r.item.context(), id=str(r.item.id)), rows, rounds)
-    presidio_out, presidio_speed = _timed(
-        lambda r: engine.analyze(text=r.item.text, language="en"), rows, rounds)
+    outputs, speed = _timed({
+        "rules": lambda r: review(r.item.text, r.item.context(), id=str(r.item.id)),
+        "presidio": lambda r: engine.analyze(text=r.item.text, language="en"),
+    }, rows, rounds)
+    rules_out, presidio_out = outputs["rules"], outputs["presidio"]
+    rules_speed, presidio_speed = speed["rules"], speed["presidio"]
 
     quality: dict[str, dict] = {}
     for name, part in {**splits, "all": rows}.items():

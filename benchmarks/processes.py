@@ -133,9 +133,52 @@ def _rss_tree_mib(pid: int) -> float:
     return total / 1024
 
 
-def ui_memory(starts: int, timeout: float = 240) -> dict:
-    """Start `reviewer ui` on 127.0.0.1, wait until its page answers, read peak RSS (high-water
-    mark of the process, and RSS of it and its children while it runs), stop it."""
+def _ui_once(cmd: list[str], port: int, timeout: float, quiet: float) -> dict:
+    """One start: time until the page answers, then keep sampling RSS while the UI warms its
+    engines in the background, until RSS has not grown for `quiet` seconds."""
+    errf = tempfile.TemporaryFile()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf, start_new_session=True)
+    ready = None
+    peak = 0.0
+    try:
+        while time.perf_counter() - t0 < timeout and proc.poll() is None:
+            peak = max(peak, _rss_tree_mib(proc.pid))
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as resp:
+                    resp.read()
+                    if resp.status == 200:
+                        ready = time.perf_counter() - t0
+                        break
+            except OSError:
+                time.sleep(0.25)
+        last_growth = time.perf_counter()
+        while ready is not None and proc.poll() is None and time.perf_counter() - t0 < timeout:
+            rss = _rss_tree_mib(proc.pid)
+            if rss > peak * 1.02:
+                last_growth = time.perf_counter()
+            peak = max(peak, rss)
+            if time.perf_counter() - last_growth >= quiet:
+                break
+            time.sleep(0.5)
+        settled = time.perf_counter() - t0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        errf.seek(0)
+        stderr = errf.read().decode("utf-8", "replace")[-300:]
+        errf.close()
+    if ready is None:
+        return {"error": f"the page did not answer on 127.0.0.1 within {timeout:.0f} s: {stderr}"}
+    return {"ready_s": ready, "settled_s": settled, "peak_rss_mib": max(usage.ru_maxrss / 1024, peak)}
+
+
+def ui_memory(starts: int, quiet: float, timeout: float = 300) -> dict:
+    """Peak RSS of `reviewer ui` on 127.0.0.1 (a free port), with all engines (the page warms
+    the semantic engine and the model in the background) and with --rules-only; each
+    variant started `starts` times, medians reported."""
     base = reviewer_cmd() + ["ui"]
     try:
         helptext = subprocess.run(base + ["--help"], capture_output=True, text=True, timeout=120)
@@ -143,55 +186,26 @@ def ui_memory(starts: int, timeout: float = 240) -> dict:
         return {"skipped": "`reviewer ui --help` did not answer"}
     if helptext.returncode != 0:
         return {"skipped": "`reviewer ui` does not exist yet"}
-    runs = []
-    for _ in range(starts):
-        port = _free_port()
-        cmd = list(base)
-        if "--host" in helptext.stdout:
-            cmd += ["--host", "127.0.0.1"]
-        if "--port" in helptext.stdout:
-            cmd += ["--port", str(port)]
-        else:
-            return {"skipped": "`reviewer ui` has no --port option to bind a free loopback port"}
-        if "--no-browser" in helptext.stdout:
-            cmd += ["--no-browser"]
-        t0 = time.perf_counter()
-        errf = tempfile.TemporaryFile()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf, start_new_session=True)
-        ready = None
-        peak_seen = 0.0
-        try:
-            while time.perf_counter() - t0 < timeout and proc.poll() is None:
-                peak_seen = max(peak_seen, _rss_tree_mib(proc.pid))
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as resp:
-                        if resp.status == 200:
-                            resp.read()
-                            ready = time.perf_counter() - t0
-                            break
-                except OSError:
-                    time.sleep(0.25)
-            time.sleep(1.0)  # let the first page's lazy work settle before reading memory
-            peak_seen = max(peak_seen, _rss_tree_mib(proc.pid))
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                _, status, usage = os.wait4(proc.pid, 0)
-                proc.returncode = os.waitstatus_to_exitcode(status)
-                hwm = usage.ru_maxrss / 1024
-            except ChildProcessError:
-                hwm = 0.0
-            errf.seek(0)
-            stderr = errf.read().decode("utf-8", "replace")[-300:]
-            errf.close()
-        if ready is None:
-            return {"error": f"UI did not answer on 127.0.0.1 within {timeout:.0f} s: {stderr}"}
-        runs.append({"ready_s": ready, "peak_rss_mib": max(hwm, peak_seen)})
-    return {
-        "starts": starts,
-        "ready_median_s": statistics.median(r["ready_s"] for r in runs),
-        "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in runs),
-        "peak_rss_max_mib": max(r["peak_rss_mib"] for r in runs),
-        "runs": runs,
-    }
+    if "--port" not in helptext.stdout:
+        return {"skipped": "`reviewer ui` has no --port option to bind a free loopback port"}
+    variants = {"all engines": []}
+    if "--rules-only" in helptext.stdout:
+        variants["--rules-only"] = ["--rules-only"]
+    out = {}
+    for label, extra in variants.items():
+        runs = []
+        for _ in range(starts):
+            port = _free_port()
+            cmd = base + ["--host", "127.0.0.1", "--port", str(port)] + extra
+            run = _ui_once(cmd, port, timeout, quiet)
+            if "error" in run:
+                return {"error": f"{label}: {run['error']}"}
+            runs.append(run)
+        out[label] = {
+            "starts": starts,
+            "ready_median_s": statistics.median(r["ready_s"] for r in runs),
+            "settled_median_s": statistics.median(r["settled_s"] for r in runs),
+            "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in runs),
+            "peak_rss_max_mib": max(r["peak_rss_mib"] for r in runs),
+        }
+    return {"variants": out, "quiet_s": quiet}

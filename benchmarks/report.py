@@ -32,7 +32,9 @@ def _n(x, digits: int = 3) -> str:
 
 
 def _ms(seconds) -> str:
-    return "–" if seconds is None else f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+    if seconds is None:
+        return "–"
+    return f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
 
 
 def _table(header: list[str], rows: list[list]) -> str:
@@ -161,9 +163,15 @@ def _batch(r: dict) -> str:
 
 
 def _ui(r: dict) -> str:
-    return _table(["starts", "ready (median)", "peak RSS (median)", "peak RSS (max)"],
-                  [[r["starts"], _ms(r["ready_median_s"]), f"{r['peak_rss_mib']:.0f} MiB",
-                    f"{r['peak_rss_max_mib']:.0f} MiB"]])
+    rows = [[f"`reviewer ui {'--rules-only' if k == '--rules-only' else ''}`".replace(" `", "`"),
+             v["starts"], _ms(v["ready_median_s"]), _ms(v["settled_median_s"]),
+             f"{v['peak_rss_mib']:.0f} MiB", f"{v['peak_rss_max_mib']:.0f} MiB"]
+            for k, v in r["variants"].items()]
+    return (_table(["command", "starts", "page answers (median)", "RSS settled (median)",
+                    "peak RSS (median)", "peak RSS (max)"], rows)
+            + f"\n\nBound to 127.0.0.1 on a free port. After the page answers, RSS (process and "
+              f"children) is sampled until it has not grown for {r['quiet_s']:.0f} s, so "
+              "engines the page warms in the background are included.")
 
 
 def _external(r: dict) -> str:
@@ -221,7 +229,8 @@ def _summary(res: dict) -> str:
         if _status(r) is not None:
             rows.append([label, "not yet measured" if r is None or "skipped" in r else "failed, see below"])
         elif part == "ui":
-            rows.append([label, f"{r['peak_rss_mib']:.0f} MiB (ready in {_ms(r['ready_median_s'])})"])
+            rows.append([label, ", ".join(f"{v['peak_rss_mib']:.0f} MiB ({k})"
+                                          for k, v in r["variants"].items())])
         else:
             rows.append([label, f"see the {label.split()[0]} section"])
     return _table(["figure", "value"], rows)

@@ -62,6 +62,24 @@ def _context(audience: AudienceOpt, as_doctor: Optional[str], named: Optional[st
 AS_DOCTOR = typer.Option(None, "--as-doctor", help="Author presents as a doctor: true/false/unknown.")
 NAMED = typer.Option(None, "--named", help="Account shows the author's real name: true/false/unknown.")
 AUDIENCE = typer.Option(AudienceOpt.public, "--audience", "-a", help="Where the draft will be posted.")
+MODEL = typer.Option(None, "--model", help="Local model: 'default' (bundled SmolLM2), PATH.gguf or 'none'.")
+BACKEND = typer.Option(None, "--backend", help="Model backend: llama, openai or none.")
+SERVER_URL = typer.Option(None, "--server-url", help="OpenAI-compatible server (on-prem) for --backend openai.")
+MODEL_TIMEOUT = typer.Option(None, "--model-timeout", help="Seconds the model may spend on one draft.")
+
+
+def _model_engines(skip: bool, **flags) -> list:
+    """The model engine when asked for (a flag, REVIEWER_MODEL/_BACKEND/_SERVER_URL or the
+    config file); none otherwise, so the rules path never starts a model."""
+    if skip:
+        return []
+    from reviewer.engines.model import config as model_config
+
+    if not model_config.requested(**flags):
+        return []
+    from reviewer.engines import create
+
+    return [create("model", **flags)]
 
 
 @app.command()
@@ -73,13 +91,19 @@ def check(
     named: Optional[str] = NAMED,
     rules_only: bool = typer.Option(False, "--rules-only", help="Skip the semantic and model engines."),
     show_guidance: bool = typer.Option(False, "--show-guidance", help="List the relevant guidance paragraphs."),
+    model: Optional[str] = MODEL,
+    backend: Optional[str] = BACKEND,
+    server_url: Optional[str] = SERVER_URL,
+    model_timeout: Optional[float] = MODEL_TIMEOUT,
 ) -> None:
     """Review one draft. Exit 0 when nothing is found, 1 when there are findings."""
     from reviewer.inputs import read_source
     from reviewer.review import review
 
     text = read_source(source)
-    result = review(text, _context(audience, as_doctor, named))
+    engines = _model_engines(rules_only, model=model, backend=backend, server_url=server_url,
+                             timeout=model_timeout)
+    result = review(text, _context(audience, as_doctor, named), engines=engines)
     if fmt is Format.json:
         out.print_json(result.model_dump_json()) if sys.stdout.isatty() else print(result.model_dump_json())
     elif fmt is Format.sarif:
@@ -97,10 +121,17 @@ def check(
 def batch(
     source: str = typer.Argument(..., help="JSONL file (id, text, audience, as_doctor, named), or -."),
     rules_only: bool = typer.Option(False, "--rules-only", help="Skip the semantic and model engines."),
+    model: Optional[str] = MODEL,
+    backend: Optional[str] = BACKEND,
+    server_url: Optional[str] = SERVER_URL,
+    model_timeout: Optional[float] = MODEL_TIMEOUT,
 ) -> None:
     """Review one draft per JSONL line; write one JSON result per line, in order."""
     from reviewer import batch as batch_mod
     from reviewer.review import review
+
+    engines = _model_engines(rules_only, model=model, backend=backend, server_url=server_url,
+                             timeout=model_timeout)  # created once: the model stays loaded
 
     if source == "-":
         if sys.stdin is None or sys.stdin.closed:
@@ -121,7 +152,8 @@ def batch(
         err.print(f"reviewer batch: {message}")
 
     def review_one(item):
-        return review(item.text, item.context(), id=None if item.id is None else str(item.id))
+        return review(item.text, item.context(), id=None if item.id is None else str(item.id),
+                      engines=engines)
 
     with stream:
         for line in batch_mod.run(stream, review_one, on_error):
@@ -136,6 +168,10 @@ def eval_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     show_text: bool = typer.Option(False, "--show-text", help="Print the text of missed/false-alarm drafts."),
     rules_only: bool = typer.Option(True, "--rules-only/--all-engines", help="Which engines to score."),
+    model: Optional[str] = MODEL,
+    backend: Optional[str] = BACKEND,
+    server_url: Optional[str] = SERVER_URL,
+    model_timeout: Optional[float] = MODEL_TIMEOUT,
 ) -> None:
     """Precision/recall/F1 per topic, macro-F1, identifier spans, clean false-flag rate."""
     from reviewer.evaluate import evaluate, load_labelled
@@ -143,8 +179,12 @@ def eval_cmd(
     from reviewer.review import review
 
     rows = load_labelled(data)
-    report = evaluate(rows, lambda item: review(item.text, item.context(), id=str(item.id)),
-                      engines=("rules",))
+    flags = dict(model=model, backend=backend, server_url=server_url, timeout=model_timeout)
+    # A model flag asks for the model even though eval scores rules only by default.
+    engines = _model_engines(rules_only and all(v is None for v in flags.values()), **flags)
+    report = evaluate(rows, lambda item: review(item.text, item.context(), id=str(item.id),
+                                                engines=engines),
+                      engines=("rules",) + tuple(e.name for e in engines))
     report["data"] = str(data)
     if as_json:
         print(json.dumps(report, indent=1))
@@ -187,6 +227,10 @@ def rules_cmd() -> None:
 from reviewer.cli_ui import ui as _ui  # noqa: E402 - `reviewer ui` (gradio loads only when it runs)
 
 app.command("ui")(_ui)
+
+from reviewer.cli_doctor import doctor as _doctor  # noqa: E402 - `reviewer doctor` (model loads only when it runs)
+
+app.command("doctor")(_doctor)
 
 
 def main() -> None:

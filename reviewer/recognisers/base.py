@@ -96,7 +96,7 @@ class Registry:
     def _ensure_builtin(self) -> None:
         if not getattr(self, "_loaded", False):
             self._loaded = True
-            from reviewer.recognisers import gps, nhs, phone  # noqa: F401  (register themselves)
+            from reviewer.recognisers import gps, mentions, nhs, phone  # noqa: F401  (register themselves)
 
 
 registry = Registry()

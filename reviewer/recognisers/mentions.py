@@ -1,0 +1,55 @@
+"""Later mentions of a name already found: "Margaret Hollis ... RIP Margaret".
+
+A bare first name is too common to flag on its own, but once the person recogniser has
+found "Margaret Hollis" (or "her husband Ken"), every later "Margaret" or "Ken" is the
+same person and must be redacted too. Pattern data cannot refer back to an earlier
+match, so this small recogniser does it in code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from reviewer.patterns import compile_pattern
+from reviewer.recognisers.base import Candidate, registry
+
+_TITLES = {"Mr", "Mrs", "Ms", "Miss", "Mx", "Master", "Dr", "Big", "Little", "Old", "Young", "Wee",
+           "Baby", "The", "Our", "A", "Sir", "Dame", "Lord", "Lady"}
+_SOURCE_MIN_SCORE = 0.5
+_MAX_NAMES = 20  # a pasted archive can name hundreds; the pattern stays small
+
+
+class NameMentionRecogniser:
+    name = "person_mentions"
+    kind = "person"
+    source = "person"
+
+    def find(self, text: str) -> Iterable[Candidate]:
+        if self.source not in registry:
+            return
+        found = [c for c in registry.get(self.source).find(text) if c.score >= _SOURCE_MIN_SCORE]
+        names: list[str] = []
+        for c in found:
+            tokens = text[c.start:c.end].replace(".", " ").split()
+            if not tokens or tokens[0].lower() in ("the", "our", "a"):
+                continue  # a role ("the mayor of Stockport"), not a name
+            for token in tokens:
+                if token in _TITLES or len(token) < 3 or not token[0].isupper():
+                    continue
+                if not token[1:].islower() or not token.isalpha():
+                    continue
+                if token not in names:
+                    names.append(token)
+                break  # the first real name word: "Violet" of "Mrs Violet Ashworth"
+        if not names:
+            return
+        spans = [(c.start, c.end) for c in found]
+        regex = compile_pattern(r"\b(?:" + "|".join(names[:_MAX_NAMES]) + r")\b", True)
+        for m in regex.finditer(text):
+            start, end = m.span()
+            if any(s < end and start < e for s, e in spans):
+                continue
+            yield Candidate(start, end, self.kind, 0.6, self.name)
+
+
+registry.register(NameMentionRecogniser())

@@ -1,7 +1,8 @@
 """Figures measured on real `reviewer` processes: cold start, batch memory, UI memory.
 
-Peak RSS comes from os.wait4's rusage for that one child (ru_maxrss, KiB on Linux), so
-each run is measured on its own rather than as a running maximum over all children.
+Peak RSS is the child's own high-water mark (VmHWM in /proc/<pid>/status), sampled while it
+runs. Not rusage's ru_maxrss: on Linux a child's ru_maxrss starts from its parent's RSS at
+fork, so every child of a large benchmark process would report the benchmark's own size.
 Temporary inputs live in a TemporaryDirectory and are deleted when the part ends.
 """
 
@@ -35,23 +36,57 @@ def reviewer_cmd() -> list[str]:
     return [found] if found else [sys.executable, "-m", "reviewer"]
 
 
+def _status_kib(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+class HighWater(threading.Thread):
+    """Samples a child's VmHWM (its own peak RSS since exec) until it exits."""
+
+    def __init__(self, pid: int, every: float = 0.01) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every, self.kib = pid, every, 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.kib = max(self.kib, _status_kib(self.pid, "VmHWM:"))
+            self._stop_event.wait(self.every)
+
+    def stop(self) -> float:
+        self._stop_event.set()
+        self.join()
+        return self.kib / 1024
+
+
 def _run_measured(cmd: list[str], timeout: float = 3600) -> dict:
     """Run `cmd` to completion (stdout discarded); wall seconds, exit status and the peak
     RSS (MiB) of that child."""
     with tempfile.TemporaryFile() as errf:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf)
+        watcher = HighWater(proc.pid)
+        watcher.start()
         killer = threading.Timer(timeout, proc.kill)
         killer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            # WNOWAIT: return at exit without reaping, so the pid cannot be reused while the
+            # watcher takes its last sample.
+            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
         finally:
             killer.cancel()
         elapsed = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        peak = watcher.stop()
+        proc.wait()
         errf.seek(0)
         stderr = errf.read().decode("utf-8", "replace")
-    return {"seconds": elapsed, "exit": proc.returncode, "peak_rss_mib": usage.ru_maxrss / 1024,
+    return {"seconds": elapsed, "exit": proc.returncode, "peak_rss_mib": peak,
             "stderr_tail": stderr[-300:]}
 
 
@@ -114,22 +149,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _rss_tree_mib(pid: int) -> float:
-    """Current RSS of a process and its children (a UI may start helpers)."""
-    total = 0
-    pids = [pid]
-    try:
-        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-            pids.append(int(child))
-    except OSError:
-        pass
-    for p in pids:
+def _children(pid: int) -> list[int]:
+    """Child pids started by any thread of `pid` (the model worker is spawned off-thread)."""
+    kids = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+            kids += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             pass
+    return kids
+
+
+def _rss_tree_mib(pid: int) -> float:
+    """Current RSS of a process and all its descendants (a UI may start worker processes)."""
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        total += _status_kib(p, "VmRSS:")
+        todo += _children(p)
     return total / 1024
 
 
@@ -139,6 +179,8 @@ def _ui_once(cmd: list[str], port: int, timeout: float, quiet: float) -> dict:
     errf = tempfile.TemporaryFile()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf, start_new_session=True)
+    watcher = HighWater(proc.pid, every=0.1)
+    watcher.start()
     ready = None
     peak = 0.0
     try:
@@ -165,14 +207,18 @@ def _ui_once(cmd: list[str], port: int, timeout: float, quiet: float) -> dict:
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        hwm = watcher.stop()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         errf.seek(0)
         stderr = errf.read().decode("utf-8", "replace")[-300:]
         errf.close()
     if ready is None:
         return {"error": f"the page did not answer on 127.0.0.1 within {timeout:.0f} s: {stderr}"}
-    return {"ready_s": ready, "settled_s": settled, "peak_rss_mib": max(usage.ru_maxrss / 1024, peak)}
+    return {"ready_s": ready, "settled_s": settled, "peak_rss_mib": max(hwm, peak)}
 
 
 def ui_memory(starts: int, quiet: float, timeout: float = 300) -> dict:

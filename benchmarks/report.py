@@ -159,7 +159,7 @@ def _batch(r: dict) -> str:
             + f"\n\nPeak RSS ratio for {r['line_ratio']:.0f}× the lines: "
               f"**{r['rss_ratio_largest_over_smallest']:.2f}** (flat: **{_n(r['flat'])}**). Input "
               "generated from the labelled drafts into a temporary directory, output discarded; "
-              "peak RSS from `wait4` rusage of that child.")
+              "peak RSS is that child's VmHWM (its own high-water mark).")
 
 
 def _ui(r: dict) -> str:
@@ -263,6 +263,13 @@ def render(info: dict, results: dict[str, dict]) -> str:
         "## Summary",
         _summary(results),
     ]
+    loads = info["load_average_start"][:1] + info.get("load_average_end", [])[:1]
+    if loads and info["cores"] and max(loads) > info["cores"]:
+        out.insert(out.index("## Summary"),
+                   f"Note: the machine was shared with other work during this run (1-minute load "
+                   f"average up to {max(loads):.1f} on {info['cores']} cores), so absolute timings "
+                   "are pessimistic; the ratios (rules vs Presidio in alternating rounds, growth, "
+                   "memory) are the robust figures.")
     for part in SECTIONS:
         out.append(f"## {SECTIONS[part]}")
         res = results.get(part)

@@ -57,7 +57,7 @@ def part_batch(splits, quick):
 
 
 def part_ui(splits, quick):
-    return processes.ui_memory(starts=2 if quick else 3, quiet=3 if quick else 15)
+    return processes.ui_memory(starts=2 if quick else 3, quiet=3 if quick else 20)
 
 
 def part_presidio(splits, quick):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import re2
@@ -88,8 +88,21 @@ def _identity(text: str) -> NormalisedText:
 
 
 def normalise(original: str) -> NormalisedText:
-    stage1 = _normalise_chars(original)
-    return _collapse_spaced_letters(stage1)
+    scan = _without_surrogates(original)
+    view = _collapse_spaced_letters(_normalise_chars(scan))
+    return view if scan is original else replace(view, original=original)
+
+
+def _without_surrogates(text: str) -> str:
+    """Unpaired surrogates (from JSON "\\ud800" escapes, e.g. in a model's rewrite) cannot be
+    encoded for RE2; scan a same-length copy with U+FFFD in their place, offsets unchanged."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    return text
 
 
 def _normalise_chars(original: str) -> NormalisedText:

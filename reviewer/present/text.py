@@ -16,6 +16,15 @@ VERDICT_LABEL = {
 }
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 CONTEXT_CHARS = 40
+# A pasted draft may carry terminal control sequences (ESC [2J clears the screen, OSC 8 makes
+# hidden links); Rich passes ESC through, so draft-derived text is printed with C0/C1 controls
+# shown as visible symbols (one character each: offsets into the snippet do not move).
+_VISIBLE = {c: 0x2400 + c for c in range(32) if chr(c) not in "\t\n\r"}
+_VISIBLE.update({0x7F: 0x2421, **{c: 0xFFFD for c in range(0x80, 0xA0)}})
+
+
+def visible(s: str) -> str:
+    return s.translate(_VISIBLE)
 
 
 def _snippet(text: str, start: int, end: int) -> Text:
@@ -23,9 +32,9 @@ def _snippet(text: str, start: int, end: int) -> Text:
     lo = max(0, start - CONTEXT_CHARS)
     hi = min(len(text), end + CONTEXT_CHARS)
     out = Text("    ")
-    out.append(("…" if lo > 0 else "") + text[lo:start].replace("\n", " "))
-    out.append(">>" + text[start:end].replace("\n", " ") + "<<", style="bold reverse")
-    out.append(text[end:hi].replace("\n", " ") + ("…" if hi < len(text) else ""))
+    out.append(("…" if lo > 0 else "") + visible(text[lo:start]).replace("\n", " "))
+    out.append(">>" + visible(text[start:end]).replace("\n", " ") + "<<", style="bold reverse")
+    out.append(visible(text[end:hi]).replace("\n", " ") + ("…" if hi < len(text) else ""))
     return out
 
 
@@ -58,13 +67,13 @@ def render(result: Result, text: str, console: Console, show_guidance: bool = Fa
         console.print(title)
         if f.start is not None and f.end is not None:
             console.print(_snippet(text, f.start, f.end))
-        console.print(f"    {escape(f.message)}")
+        console.print(f"    {escape(visible(f.message))}")
         for p in f.pieces:
-            console.print(f"      - {p.kind}: {escape(p.quote)}", style="dim")
+            console.print(f"      - {p.kind}: {escape(visible(p.quote))}", style="dim")
         console.print(f"    guidance {f.paragraph}: {escape(para.summary)}", style="cyan")
         console.print(f"    fix: {escape(f.suggestion)}", style="green")
         if f.evidence:
-            console.print(f"    why: {escape(f.evidence)}", style="dim")
+            console.print(f"    why: {escape(visible(f.evidence))}", style="dim")
         console.print()
     if show_guidance and result.guidance:
         console.print("relevant guidance:", style="bold")
@@ -74,13 +83,13 @@ def render(result: Result, text: str, console: Console, show_guidance: bool = Fa
     if result.findings:
         check = result.rewrite_check
         console.print("safer version (identifiers replaced):", style="bold")
-        console.print(Text(result.redacted))
+        console.print(Text(visible(result.redacted)))
         if result.rewrite is not None:
             console.print("model rewrite:", style="bold")
-            console.print(Text(result.rewrite))
+            console.print(Text(visible(result.rewrite)))
         status = "passes re-check" if check.clean else "still leaks: " + ", ".join(
             f"{r.rule}" + (f" '{r.quote}'" if r.quote else "") for r in check.remaining)
-        console.print(f"re-check of the {check.target}: {escape(status)}",
+        console.print(f"re-check of the {check.target}: {escape(visible(status))}",
                       style="green" if check.clean else "yellow")
         if check.withheld:
             console.print(f"model rewrite withheld: {escape(check.withheld)}", style="dim")

@@ -146,6 +146,17 @@ class PackSpec(BaseModel):
     rules: list[RuleSpec]
 
 
+def _linear(patterns: list[str], where: str) -> list[str]:
+    """Compile each pattern alone first, so a rejected one is named with its rule, not buried
+    in the joined alternation."""
+    for p in patterns:
+        try:
+            compile_pattern(p)
+        except RuleError as exc:
+            raise RuleError(f"{where}: {exc}") from None
+    return patterns
+
+
 class CompiledCondition:
     def __init__(self, spec: TextCondition, cues: dict[str, list[str]], where: str) -> None:
         phrases = list(spec.phrases)
@@ -154,7 +165,7 @@ class CompiledCondition:
                 raise RuleError(f"{where}: unknown cue list {name!r}")
             phrases.extend(cues[name])
         alts = [phrase_pattern(phrases)] if phrases else []
-        alts.extend(f"(?:{p})" for p in spec.patterns)
+        alts.extend(f"(?:{p})" for p in _linear(spec.patterns, where))
         if not alts:
             raise RuleError(f"{where}: a condition needs cues, phrases or patterns")
         self.regex = compile_pattern("|".join(alts))
@@ -180,7 +191,7 @@ class Rule:
             if name not in registry:
                 raise RuleError(f"{where}: unknown recogniser {name!r}")
         alts = [phrase_pattern(spec.phrases)] if spec.phrases else []
-        alts.extend(f"(?:{p})" for p in spec.patterns)
+        alts.extend(f"(?:{p})" for p in _linear(spec.patterns, where))
         self.regex = compile_pattern("|".join(alts)) if alts else None
         self.requires = [CompiledCondition(c, cues, where) for c in spec.requires]
         self.unless = [CompiledCondition(c, cues, where) for c in spec.unless]
@@ -238,6 +249,7 @@ def load_recognisers(path: Path) -> list[RecogniserSpec]:
                 raise RuleError(f"{path.name}: code recogniser {spec.name!r} is not registered")
             continue
         patterns = [(p["pattern"], float(p.get("score", 0.6))) for p in spec.patterns]
+        _linear([p for p, _ in patterns], f"{path.name}: recogniser {spec.name}")
         if spec.phrases:
             patterns.append((phrase_pattern(spec.phrases), spec.score))
         registry.register(

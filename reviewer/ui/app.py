@@ -101,6 +101,7 @@ def build(hub: EngineHub) -> gr.Blocks:
                                      elem_id="rv-named")
                 upload = gr.File(label="Photo to post with it (optional; checked for hidden location data)",
                                  file_types=["image"], type="filepath", elem_id="rv-photo", height=150)
+                photo_info = gr.HTML(label="Photo check", elem_id="rv-photo-report")
                 with gr.Row():
                     review_btn = gr.Button("Review", variant="primary", elem_id="rv-review", scale=3,
                                            min_width=100)
@@ -112,7 +113,6 @@ def build(hub: EngineHub) -> gr.Blocks:
                 with gr.Row(elem_classes="rv-examples"):
                     example_btns = [gr.Button(e["label"], size="sm", variant="secondary",
                                               elem_classes="rv-example") for e in examples]
-                photo_info = gr.HTML(label="Photo check", elem_id="rv-photo-report")
 
             with gr.Column(scale=7, min_width=420):
                 banner = gr.HTML(render.idle_html(hub.summary()), label="Verdict", elem_id="rv-verdict")
@@ -129,17 +129,13 @@ def build(hub: EngineHub) -> gr.Blocks:
                                          label="Finding details", elem_id="rv-detail")
                     with gr.Tab("Compare engines", id="compare"):
                         compare_note = gr.Markdown("Run a review to compare the engines.")
-                        compare = gr.Dataframe(headers=render.COMPARE_HEADERS, interactive=False,
-                                               label="Findings by engine (both = found by more than one)",
-                                               elem_id="rv-compare", wrap=True)
-                        guidance_tbl = gr.Dataframe(headers=render.GUIDANCE_HEADERS, interactive=False,
-                                                    label="Guidance paragraphs retrieved for this draft, with scores",
-                                                    elem_id="rv-guidance", wrap=True)
+                        compare = gr.HTML(label="Findings by engine", elem_id="rv-compare")
+                        guidance_tbl = gr.HTML(label="Retrieved guidance", elem_id="rv-guidance")
                     with gr.Tab("Safer version", id="rewrite"):
                         with gr.Row(equal_height=False):
                             with gr.Column():
                                 gr.Markdown("### Redaction\nIdentifiers replaced by placeholders (deterministic).")
-                                redacted_badge = gr.HTML(label="Redaction re-check")
+                                redacted_badge = gr.HTML(label="Redaction re-check", elem_id="rv-redacted-badge")
                                 redacted_box = gr.Textbox(label="Redacted draft", lines=5, interactive=False,
                                                           buttons=["copy"], elem_id="rv-redacted")
                                 redacted_diff = gr.HighlightedText(label="Changes from your draft (redaction)",
@@ -147,7 +143,7 @@ def build(hub: EngineHub) -> gr.Blocks:
                                                                    show_legend=True, interactive=False)
                             with gr.Column():
                                 gr.Markdown("### Model rewrite\nShown only when it passes the rules re-check.")
-                                rewrite_badge = gr.HTML(label="Model rewrite re-check")
+                                rewrite_badge = gr.HTML(label="Model rewrite re-check", elem_id="rv-rewrite-badge")
                                 rewrite_box = gr.Textbox(label="Model rewrite", lines=5, interactive=False,
                                                          buttons=["copy"], elem_id="rv-rewrite")
                                 rewrite_diff = gr.HighlightedText(label="Changes from your draft (model rewrite)",
@@ -184,12 +180,12 @@ def build(hub: EngineHub) -> gr.Blocks:
                 gr.update(choices=render.finding_choices(result), value=None),
                 render.detail_html(result, 0 if result.findings else None),
                 render.compare_summary(result),
-                render.compare_rows(result),
-                render.guidance_rows(result),
+                render.compare_html(result),
+                render.guidance_html(result),
                 render.badge_html(redacted_check),
                 result.redacted,
                 render.diff_segments(text, result.redacted),
-                render.badge_html(rw_check, result.rewrite_check.withheld),
+                render.badge_html(rw_check, result.rewrite_check.withheld or _model_note(result)),
                 rw_text,
                 rw_diff,
                 gr.skip() if keep_edit else best,
@@ -288,6 +284,11 @@ def build(hub: EngineHub) -> gr.Blocks:
 
         timer.tick(on_tick, None, [engines_status, timer], queue=False, show_progress="hidden")
     return demo
+
+
+def _model_note(result: Result) -> str:
+    status = result.engines.get("model", "")
+    return "" if status == "ok" else status.removeprefix("unavailable: ")
 
 
 def _tri_key(value) -> str:

@@ -28,6 +28,7 @@ class EngineState:
     seconds: float | None = None
     engine: Engine | None = None
     label: str = ""
+    activity: str = ""  # live progress of the current run ("412 characters generated")
 
     @property
     def settled(self) -> bool:
@@ -69,17 +70,32 @@ class LockedEngine:
 
 
 def _label(name: str, engine: Engine) -> str:
-    """A short name for the banner, e.g. "model (SmolLM2-135M)" when the engine tells us."""
-    for attr in ("label", "model_name", "display_name"):
-        value = getattr(engine, attr, None)
-        if isinstance(value, str) and value and value != name:
-            return value if value.startswith(name) else f"{name} ({value})"
-    return name
+    """A short name for the banner, e.g. "model (SmolLM2-135M-Instruct)" when the engine tells us."""
+    value = next((getattr(engine, a) for a in ("label", "model_name", "display_name")
+                  if isinstance(getattr(engine, a, None), str)), None)
+    if value is None and callable(getattr(engine, "describe", None)):
+        try:
+            model = engine.describe().get("model")
+        except Exception:  # noqa: BLE001 - a label is decoration
+            model = None
+        if isinstance(model, str) and model:
+            value = model.replace("\\", "/").rsplit("/", 1)[-1].split(".")[0]
+    if not value or value == name:
+        return name
+    return value if value.startswith(name) else f"{name} ({value})"
 
 
-def _default_factory(name: str) -> Engine:
+def _default_retriever() -> Callable:
+    from reviewer.retrieval import Retriever
+
+    return Retriever()
+
+
+def _default_factory(name: str, on_event: Callable | None = None) -> Engine:
     from reviewer import engines
 
+    if name == "model" and on_event is not None:  # the model reports generation progress
+        return engines.create(name, on_event=on_event)
     return engines.create(name)
 
 
@@ -87,15 +103,19 @@ class EngineHub:
     """Creates and warms the optional engines once per process, in a background thread."""
 
     def __init__(self, names: Sequence[str] = OPTIONAL, *, rules_only_reason: str | None = None,
-                 factory: Callable[[str], Engine] = _default_factory) -> None:
+                 factory: Callable[[str], Engine] = _default_factory,
+                 retriever_factory: Callable[[], Callable] | None = _default_retriever) -> None:
         self.states = {n: EngineState(n) for n in names}
         self._locks = {n: threading.Lock() for n in names}
         self._factory = factory
+        self._retriever_factory = retriever_factory
         self._thread: threading.Thread | None = None
         self.rules_only_reason = rules_only_reason
         # Guidance retrieval (embeddings) is not an engine but loads like one.
         self.retrieval = EngineState("guidance search")
         self._retriever: Callable | None = None
+        if retriever_factory is None:
+            self.retrieval.phase, self.retrieval.detail = "off", "not requested"
         if rules_only_reason:
             for s in [self.retrieval, *self.states.values()]:
                 s.phase, s.detail = "off", rules_only_reason
@@ -119,18 +139,18 @@ class EngineHub:
 
     def _warm_retrieval(self) -> None:
         state = self.retrieval
+        if state.settled:
+            return
         state.phase = "loading"
         t0 = time.perf_counter()
         try:
-            from reviewer.retrieval import Retriever
-
-            retriever = Retriever()
+            retriever = self._retriever_factory()
             retriever(WARM_TEXT, [])
         except Exception as exc:  # noqa: BLE001 - ImportError or anything else: cited paragraphs only
             state.phase, state.detail = "unavailable", f"not installed ({exc.__class__.__name__})"
             return
         state.seconds = time.perf_counter() - t0
-        if retriever.error:
+        if getattr(retriever, "error", None):
             state.phase, state.detail = "unavailable", retriever.error
             return
         self._retriever, state.phase = retriever, "ready"
@@ -144,7 +164,8 @@ class EngineHub:
         state.phase = "loading"
         t0 = time.perf_counter()
         try:
-            engine = self._factory(state.name)
+            engine = (self._factory(state.name, self._progress_callback(state))
+                      if self._factory is _default_factory else self._factory(state.name))
         except (ImportError, KeyError) as exc:
             state.phase = "unavailable"
             state.detail = f"engine not installed ({exc.__class__.__name__})"
@@ -161,21 +182,34 @@ class EngineHub:
             state.phase, state.detail = "unavailable", status.removeprefix("unavailable: ")
 
     def _warm_engine(self, name: str, engine: Engine) -> str:
-        """Load weights now rather than on the first user's review: an explicit warm/load
-        method if the engine has one, else one throw-away review."""
-        from reviewer.review import review
-
+        """Load weights now rather than on the first user's review: the engine's own
+        load/warm method if it has one, else one throw-away review."""
         try:
             with self._locks[name]:
-                for attr in ("warm", "load"):
-                    if callable(getattr(engine, attr, None)):
-                        getattr(engine, attr)()
-                        break
-                result = review(WARM_TEXT, engines=[engine])
-            return result.engines.get(name, "ok")
-        except Exception as exc:  # noqa: BLE001
+                loader = next((getattr(engine, a) for a in ("warm", "load")
+                               if callable(getattr(engine, a, None))), None)
+                if loader is None:
+                    from reviewer.review import review
+
+                    return review(WARM_TEXT, engines=[engine]).engines.get(name, "ok")
+                loader()
+            status = getattr(engine, "status", "ok")
+            status = status() if callable(status) else status
+            return status if isinstance(status, str) and status.startswith("unavailable") else "ok"
+        except Exception as exc:  # noqa: BLE001 - our engines carry a safe `status` on their errors
             log.warning("warming %s failed: %s", name, exc.__class__.__name__)
-            return f"unavailable: failed to load ({exc.__class__.__name__})"
+            status = getattr(exc, "status", None)
+            return status if isinstance(status, str) else f"unavailable: failed to load ({exc.__class__.__name__})"
+
+    @staticmethod
+    def _progress_callback(state: EngineState) -> Callable[[str, dict], None]:
+        """Counts only: the generated text itself never leaves the engine this way."""
+        def on_event(kind: str, details: dict) -> None:
+            if kind == "delta":
+                state.activity = f"{details.get('chars', 0)} characters generated"
+            elif kind == "finding":
+                state.activity = f"finding cites {details.get('paragraph', '?')}"
+        return on_event
 
     # --- what a session uses -------------------------------------------------------------
     def settled(self) -> bool:

@@ -38,7 +38,8 @@ VERDICTS = {
 }
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 DIFF_COLOURS = {"removed": "#fca5a5", "added": "#86efac"}
-_TOKENS = compile_pattern(r"\s+|\w+|[^\w\s]")
+# A word keeps its trailing spaces, so the diff aligns words, not the gaps between them.
+_TOKENS = compile_pattern(r"\s+|\S+\s*")
 
 
 def label(f: Finding) -> str:
@@ -213,6 +214,26 @@ def guidance_rows(result: Result) -> list[list]:
         summary = corpus.get(hit.paragraph).summary if hit.paragraph in corpus.ids else ""
         rows.append([hit.paragraph, hit.topic or "", round(hit.score, 3), hit.why or "", summary])
     return rows
+
+
+def table_html(caption: str, headers: list[str], rows: list[list], empty: str, elem: str = "") -> str:
+    """A plain, screen-reader friendly table (caption, header cells with scope)."""
+    if not rows:
+        return f'<p class="rv-muted">{escape(empty)}</p>'
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return (f'<table class="rv-table rv-grid {elem}"><caption>{escape(caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+def compare_html(result: Result) -> str:
+    return table_html("Findings by engine (both = found by more than one engine)", COMPARE_HEADERS,
+                      compare_rows(result), "No findings to compare.", "rv-compare-table")
+
+
+def guidance_html(result: Result) -> str:
+    return table_html("Guidance paragraphs retrieved for this draft, with scores", GUIDANCE_HEADERS,
+                      guidance_rows(result), "No guidance paragraphs were retrieved.", "rv-guidance-table")
 
 
 def diff_segments(before: str, after: str) -> list[tuple[str, str | None]]:

@@ -90,12 +90,14 @@ def stages(text: str, ctx: ReviewContext, hub: EngineHub, image: bytes | None = 
         engines = [*used, hub.locked(name)]
         retriever = hub.retriever
         started = time.perf_counter()
+        state.activity = ""
         thread, box = _in_thread(lambda: review(text, ctx, engines=engines, retriever=retriever))
         while thread.is_alive():
             if time.perf_counter() - started > timeout:
                 break
+            activity = f" · {state.activity}" if state.activity else ""
             yield Stage(result, "running", f"{state.label or name}: reviewing "
-                        f"({time.perf_counter() - started:.0f} s)…", list(ran), dict(notes),
+                        f"({time.perf_counter() - started:.0f} s{activity})…", list(ran), dict(notes),
                         False, time.perf_counter() - t0)
             thread.join(poll)
         if thread.is_alive():

@@ -116,7 +116,18 @@ def _gaps(r: dict) -> str:
             f"**{g['presidio_only']}** ({', '.join(f'{k} {v}' for k, v in g['presidio_only_by_kind'].items()) or 'none'}). "
             f"Found by the rules but missed by Presidio: **{g['rules_only']}** "
             f"({', '.join(f'{k} {v}' for k, v in g['rules_only_by_kind'].items()) or 'none'}). "
-            "Case list (draft ids, offsets and kinds, no text): `benchmarks/out/presidio_gaps.json`.")
+            f"Of the first figure, {g.get('held_out_not_listed', 0)} are in the held-out test split "
+            "and are counted, not listed (rules are not tuned on it). The tuning-split cases "
+            "(draft ids, offsets, kinds and Presidio types, no text) are in "
+            "`benchmarks/out/presidio_gaps.json`:\n\n"
+            + _table(["kind", "dev drafts where Presidio finds it and the rules do not (first 12)"],
+                     [[k, _first_ids(g["cases"], k)] for k in g["presidio_only_by_kind"]
+                      if _first_ids(g["cases"], k)]))
+
+
+def _first_ids(cases: list[dict], kind: str, n: int = 12) -> str:
+    ids = list(dict.fromkeys(c["id"] for c in cases if c["kind"] == kind))
+    return ", ".join(ids[:n]) + (f" (+{len(ids) - n})" if len(ids) > n else "")
 
 
 def _rules(r: dict) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Protocol
 
@@ -50,8 +51,12 @@ class PatternRecogniser:
         ]
         self._context = compile_pattern(phrase_pattern(self.context)) if self.context else None
 
-    def find(self, text: str) -> Iterable[Candidate]:
+    def find(self, text: str, min_base: float = 0.0) -> Iterable[Candidate]:
+        """Candidates in `text`; `min_base` skips patterns whose base score is lower."""
+        context: tuple[list[int], list[int]] | None = None
         for regex, score in self._compiled:
+            if score < min_base:
+                continue
             for m in regex.finditer(text):
                 group = self.group if self.group <= (regex.groups or 0) else 0
                 start, end = m.span(group)
@@ -59,14 +64,31 @@ class PatternRecogniser:
                     continue
                 if self.validate is not None and not self.validate(text[start:end]):
                     continue
-                yield Candidate(start, end, self.kind, self._score(text, start, end, score), self.name)
+                if context is None:
+                    context = self._context_spans(text)
+                yield Candidate(start, end, self.kind, self._score(context, start, end, score), self.name)
 
-    def _score(self, text: str, start: int, end: int, base: float) -> float:
-        if self._context is None:
+    def _context_spans(self, text: str) -> tuple[list[int], list[int]]:
+        """Context words are found once per text (not once per candidate), so a paste
+        with thousands of candidates stays linear."""
+        starts: list[int] = []
+        ends: list[int] = []
+        if self._context is not None:
+            for m in self._context.finditer(text):
+                starts.append(m.start())
+                ends.append(m.end())
+        return starts, ends
+
+    def _score(self, context: tuple[list[int], list[int]], start: int, end: int, base: float) -> float:
+        starts, ends = context
+        if not starts:
             return base
-        lo = max(0, start - self.context_window)
-        hi = min(len(text), end + self.context_window)
-        if self._context.search(text[lo:hi]) is not None:
+        lo, hi = start - self.context_window, end + self.context_window
+        i = bisect_left(starts, lo)
+        if i < len(starts) and starts[i] < hi and ends[i] <= hi:
+            return min(1.0, base + self.context_boost)
+        # A context word may start inside the window but end beyond it; look one further.
+        if i + 1 < len(starts) and starts[i + 1] < hi and ends[i + 1] <= hi:
             return min(1.0, base + self.context_boost)
         return base
 

@@ -8,10 +8,11 @@ match, so this small recogniser does it in code.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 
 from reviewer.patterns import compile_pattern
-from reviewer.recognisers.base import Candidate, registry
+from reviewer.recognisers.base import Candidate, PatternRecogniser, registry
 
 _TITLES = {"Mr", "Mrs", "Ms", "Miss", "Mx", "Master", "Dr", "Big", "Little", "Old", "Young", "Wee",
            "Baby", "The", "Our", "A", "Sir", "Dame", "Lord", "Lady"}
@@ -27,7 +28,13 @@ class NameMentionRecogniser:
     def find(self, text: str) -> Iterable[Candidate]:
         if self.source not in registry:
             return
-        found = [c for c in registry.get(self.source).find(text) if c.score >= _SOURCE_MIN_SCORE]
+        source = registry.get(self.source)
+        # Only patterns that name someone on their own (base score >= 0.5) seed mentions;
+        # skipping the weak ones also keeps this second pass cheap.
+        if isinstance(source, PatternRecogniser):
+            found = list(source.find(text, min_base=_SOURCE_MIN_SCORE))
+        else:
+            found = [c for c in source.find(text) if c.score >= _SOURCE_MIN_SCORE]
         names: list[str] = []
         for c in found:
             tokens = text[c.start:c.end].replace(".", " ").split()
@@ -43,12 +50,14 @@ class NameMentionRecogniser:
                 break  # the first real name word: "Violet" of "Mrs Violet Ashworth"
         if not names:
             return
-        spans = [(c.start, c.end) for c in found]
+        spans = sorted((c.start, c.end) for c in found)
+        starts = [s for s, _ in spans]
         regex = compile_pattern(r"\b(?:" + "|".join(names[:_MAX_NAMES]) + r")\b", True)
         for m in regex.finditer(text):
             start, end = m.span()
-            if any(s < end and start < e for s, e in spans):
-                continue
+            i = bisect_right(starts, start)  # the source span starting at or before `start`
+            if i and spans[i - 1][1] > start or i < len(spans) and spans[i][0] < end:
+                continue  # part of a name the person recogniser already reports
             yield Candidate(start, end, self.kind, 0.6, self.name)
 
 

@@ -77,7 +77,8 @@ def test_duplicates_and_too_many_are_dropped():
     assert len(checked.findings) == 1 and checked.dropped == {"duplicate": 1}
     words = ["Lovely chat", "with Mr", "bed 6 today", "Our new clinic", "best in London", "guaranteed"]
     checked = run([item(quote=w) for w in words])
-    assert len(checked.findings) == output.MAX_FINDINGS and checked.dropped == {"too_many": 1}
+    assert len(checked.findings) == output.MAX_FINDINGS
+    assert checked.dropped == {"too_many": len(words) - output.MAX_FINDINGS}
 
 
 def test_unparsable_and_wrong_shape():
@@ -110,3 +111,14 @@ def test_first_item_closed_detects_the_first_finding_in_a_stream():
     assert not first_item_closed('{"findings": [{"quote": "a}b", "note": "x')
     assert first_item_closed('{"findings": [{"quote": "a}b", "note": "x"}')
     assert not first_item_closed('{"findings": [], "verdict": "ok"}')
+
+
+def test_output_cut_at_the_token_limit_keeps_its_complete_findings():
+    full = json.dumps({"findings": [item(), item(quote="best in London", paragraph="gmp-70",
+                                                  topic="advertising")], "verdict": "revise"})
+    cut = full[: full.index("best in London") + 5]
+    assert not output.check(cut, draft()).parsed
+    checked = output.check(cut, draft(), truncated=True)
+    assert checked.parsed and [f.quote for f in checked.findings] == ["Mr Okafor in bed 6"]
+    assert checked.dropped == {"truncated": 1}
+    assert output.salvage('{"findings": [{"quote": "x') is None

@@ -46,8 +46,9 @@ class Settings:
     load_timeout: float = 180.0
     threads: int | None = None  # None: physical cores
     n_ctx: int = 4096
-    max_tokens: int = 384  # findings JSON; five findings fit in ~300 tokens
+    max_tokens: int = 448  # findings JSON: four findings at maximum length fit
     prefix_cache: bool = True
+    rewrite: bool = True  # also ask for a rewrite when something was found
 
     def model_path(self) -> Path:
         return bundled_model() if self.model == "default" else Path(self.model).expanduser()
@@ -121,8 +122,9 @@ def _coerce(values: dict) -> dict:
                 out[key] = int(out[key])
     except (TypeError, ValueError):
         raise ReviewerError("model timeout, threads and context length must be numbers") from None
-    if "prefix_cache" in out and isinstance(out["prefix_cache"], str):
-        out["prefix_cache"] = out["prefix_cache"].lower() not in ("0", "false", "no")
+    for key in ("prefix_cache", "rewrite"):
+        if key in out and isinstance(out[key], str):
+            out[key] = out[key].lower() not in ("0", "false", "no")
     return out
 
 

@@ -21,30 +21,7 @@ OnEvent = Callable[[str, dict], None]  # ("delta" | "finding" | "stage", details
 
 def first_item_closed(text: str) -> bool:
     """Has the streamed JSON closed its first element of "findings"? (time to first finding)"""
-    at = text.find('"findings"')
-    if at < 0:
-        return False
-    depth = 0
-    in_str = esc = False
-    for ch in text[at:]:
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-            if depth == 1 and ch == "}":
-                return True
-            if depth == 0:
-                return False
-    return False
+    return bool(output.closed_items(text))
 
 
 def embedding_similarity() -> Callable[[str, str], float] | None:
@@ -122,7 +99,7 @@ class ModelEngine:
                                     cache_key="review", static_chars=msgs.static_chars,
                                     on_delta=on_delta)
         self.last["review"] = gen
-        checked = output.check(gen.text, draft)
+        checked = output.check(gen.text, draft, truncated=gen.finish == "length")
         dropped = Counter(checked.dropped)
         self.last["dropped"] = dropped
         if not checked.parsed:
@@ -132,7 +109,7 @@ class ModelEngine:
             self._emit("finding", {"paragraph": f.paragraph, "start": f.start, "end": f.end})
 
         out = EngineOutput(status="ok", findings=checked.findings)
-        if draft.rule_findings or checked.findings:
+        if self.settings.rewrite and (draft.rule_findings or checked.findings):
             out.rewrite, out.withheld = self._rewrite(draft, checked.findings, deadline, dropped)
         out.dropped = dict(dropped)
         self.last["seconds"] = time.perf_counter() - started

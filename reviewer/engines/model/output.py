@@ -20,9 +20,10 @@ from reviewer.engines.base import Draft
 from reviewer.normalise import normalise
 from reviewer.schema import SEVERITY_RANK, TOPICS, Finding
 
-MAX_FINDINGS = 5
-MAX_QUOTE = 160
-MAX_NOTE = 200
+# Small bounds keep the worst case (every string at its maximum) inside the token budget.
+MAX_FINDINGS = 4
+MAX_QUOTE = 80
+MAX_NOTE = 100
 MIN_QUOTE_CHARS = 3  # "a" occurs in every draft: a quote must point somewhere
 
 
@@ -81,14 +82,53 @@ def locate(quote: str, draft: Draft) -> tuple[int, int] | None:
     return draft.view.span(at, at + len(needle))
 
 
-def check(raw: str, draft: Draft) -> Checked:
+def closed_items(text: str) -> list[int]:
+    """End offsets of the complete elements of the "findings" array in (streamed) JSON."""
+    at = text.find('"findings"')
+    ends: list[int] = []
+    if at < 0:
+        return ends
+    depth = 0
+    in_str = esc = False
+    for i in range(at, len(text)):
+        ch = text[i]
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+            if depth == 1 and ch == "}":
+                ends.append(i + 1)
+            if depth <= 0:
+                break
+    return ends
+
+
+def salvage(text: str) -> str | None:
+    """A generation cut off at the token limit still holds its complete findings."""
+    ends = closed_items(text)
+    return text[: ends[-1]] + "]}" if ends and text.lstrip().startswith("{") else None
+
+
+def check(raw: str, draft: Draft, truncated: bool = False) -> Checked:
+    cut = Counter()
+    if truncated and salvage(raw) is not None:
+        raw, cut = salvage(raw), Counter(truncated=1)
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, TypeError):
         return Checked(parsed=False, dropped=Counter(unparsable=1))
     if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
         return Checked(parsed=False, dropped=Counter(schema=1))
-    out = Checked(parsed=True)
+    out = Checked(parsed=True, dropped=cut)
     verdict = data.get("verdict")
     out.verdict = verdict if isinstance(verdict, str) else None
     topics_of = citable()

@@ -173,49 +173,57 @@ def _rss_tree_mib(pid: int) -> float:
     return total / 1024
 
 
+# Loopback only, and never through a proxy that the environment may name.
+_LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _page_answers(port: int) -> bool:
+    try:
+        with _LOCAL.open(f"http://127.0.0.1:{port}/", timeout=2) as resp:
+            resp.read()
+            return resp.status == 200
+    except OSError:
+        return False
+
+
 def _ui_once(cmd: list[str], port: int, timeout: float, quiet: float) -> dict:
     """One start: time until the page answers, then keep sampling RSS while the UI warms its
     engines in the background, until RSS has not grown for `quiet` seconds."""
-    errf = tempfile.TemporaryFile()
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf, start_new_session=True)
-    watcher = HighWater(proc.pid, every=0.1)
-    watcher.start()
-    ready = None
-    peak = 0.0
-    try:
-        while time.perf_counter() - t0 < timeout and proc.poll() is None:
-            peak = max(peak, _rss_tree_mib(proc.pid))
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as resp:
-                    resp.read()
-                    if resp.status == 200:
-                        ready = time.perf_counter() - t0
-                        break
-            except OSError:
-                time.sleep(0.25)
-        last_growth = time.perf_counter()
-        while ready is not None and proc.poll() is None and time.perf_counter() - t0 < timeout:
-            rss = _rss_tree_mib(proc.pid)
-            if rss > peak * 1.02:
-                last_growth = time.perf_counter()
-            peak = max(peak, rss)
-            if time.perf_counter() - last_growth >= quiet:
-                break
-            time.sleep(0.5)
-        settled = time.perf_counter() - t0
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        hwm = watcher.stop()
+    with tempfile.TemporaryFile() as errf:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf, start_new_session=True)
+        watcher = HighWater(proc.pid, every=0.1)
+        watcher.start()
+        ready = settled = None
+        peak = 0.0
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            while time.perf_counter() - t0 < timeout and proc.poll() is None:
+                peak = max(peak, _rss_tree_mib(proc.pid))
+                if _page_answers(port):
+                    ready = time.perf_counter() - t0
+                    break
+                time.sleep(0.25)
+            last_growth = time.perf_counter()
+            while ready is not None and proc.poll() is None and time.perf_counter() - t0 < timeout:
+                rss = _rss_tree_mib(proc.pid)
+                if rss > peak * 1.02:
+                    last_growth = time.perf_counter()
+                peak = max(peak, rss)
+                if time.perf_counter() - last_growth >= quiet:
+                    break
+                time.sleep(0.5)
+            settled = time.perf_counter() - t0
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+            hwm = watcher.stop()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         errf.seek(0)
         stderr = errf.read().decode("utf-8", "replace")[-300:]
-        errf.close()
     if ready is None:
         return {"error": f"the page did not answer on 127.0.0.1 within {timeout:.0f} s: {stderr}"}
     return {"ready_s": ready, "settled_s": settled, "peak_rss_mib": max(hwm, peak)}

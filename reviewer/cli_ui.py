@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 
 import typer
@@ -35,6 +36,8 @@ def ui(
     except OSError as exc:
         raise ReviewerError(f"cannot listen on {host}:{port} ({exc.strerror or exc.__class__.__name__})") from None
     print(f"reviewer ui: open {running.url} (Ctrl+C to stop)", flush=True)
+    # SIGTERM (service managers, test harnesses) must also clean the private temp dir.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         while True:
             time.sleep(1)

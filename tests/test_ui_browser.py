@@ -95,6 +95,8 @@ def rules_server(tmp_path_factory):
     log = server.stop()
     assert "Patel" not in log and "943 476" not in log, "draft text reached the server log"
     assert "SocketBlocked" not in log and "tried to use socket" not in log, log[-2000:]
+    # The private upload/cache folder went with the server (SIGTERM included).
+    assert list(server.tmp.glob("reviewer-ui-*")) == []
 
 
 def _open(browser, url, requests: list[str]):
@@ -215,6 +217,43 @@ def test_photo_upload_reports_location_and_leaves_no_file(browser, rules_server,
     assert "sm-8c" in page.locator("#rv-findings").inner_text()
     assert not _non_loopback(requests)
     _shot(page, tmp_path, "ui-photo.png")
+    context.close()
+
+
+LABELS_JS = """() => [...document.querySelectorAll('input, textarea, button, select')]
+  .filter(el => el.offsetParent !== null && el.type !== 'hidden')
+  .filter(el => {
+    const name = (el.getAttribute('aria-label') || '').trim()
+      || [...(el.labels || [])].map(l => l.innerText).join(' ').trim()
+      || (el.getAttribute('aria-labelledby') || '').split(' ').map(id => document.getElementById(id)?.innerText || '').join(' ').trim()
+      || (el.tagName === 'BUTTON' ? el.innerText.trim() : '')
+      || (el.getAttribute('title') || '').trim();
+    return !name;
+  }).map(el => el.outerHTML.slice(0, 160))"""
+
+
+def test_every_control_is_labelled_and_the_page_works_from_the_keyboard(browser, rules_server, tmp_path):
+    requests: list[str] = []
+    context, page = _open(browser, rules_server.url, requests)
+    assert page.evaluate(LABELS_JS) == []
+    page.get_by_label("Your draft").focus()
+    page.keyboard.type("Saw Mrs Patel on the ward today, NHS no 943 476 5919")
+    page.locator("#rv-review").focus()
+    page.keyboard.press("Enter")
+    page.locator("#rv-verdict .rv-do-not-post").wait_for(timeout=30_000)
+    page.locator("#rv-verdict .rv-progress").wait_for(state="detached", timeout=60_000)
+    assert page.evaluate(LABELS_JS) == []  # the result controls are labelled too
+    # Findings are radios (Gradio names each one apart, so Tab, not the arrows, moves between them).
+    radios = page.locator("#rv-findings input[type=radio]")
+    assert radios.count() >= 2
+    second_quote = page.locator("#rv-findings label").nth(1).inner_text().split("“")[1].split("”")[0]
+    radios.first.focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    page.wait_for_function("document.querySelector('#rv-detail article')?.getAttribute('aria-label') === 'Finding 2'")
+    assert second_quote.rstrip("…") in page.locator("#rv-detail").inner_text()
+    assert not _non_loopback(requests)
     context.close()
 
 

@@ -63,8 +63,9 @@ def test_rules_result_comes_first_while_a_slow_engine_runs():
     assert first.phase == "rules" and first.ran == ["rules"] and not first.final
     assert {f.source for f in first.result.findings} == {"rules"}
     assert any(f.quote == "Mrs Patel" and f.paragraph == "sm-14" for f in first.result.findings)
-    progress = next(it)  # the engine is still blocked: we get progress, not a hang
-    assert progress.phase == "running" and "model (SmolLM2-135M): reviewing" in progress.progress
+    progress = [next(it) for _ in range(20)]  # the engine is still blocked: progress, not a hang
+    assert all(p.phase == "running" and not p.final for p in progress)
+    assert "model (SmolLM2-135M): reviewing (0 s)…" in [p.progress for p in progress]
     gate.set()
     rest = list(it)
     final = rest[-1]
@@ -204,3 +205,19 @@ def test_scored_guidance_is_shown_even_when_no_engine_runs():
     assert hub.retrieval.phase == "ready"
     final = list(stages(DRAFT, CTX, hub, poll=0.01))[-1]
     assert [(h.paragraph, h.score) for h in final.result.guidance] == [("sm-14", 0.61), ("sm-13", 0.42)]
+
+
+def test_a_second_session_waiting_for_a_busy_engine_is_told_so():
+    gate = threading.Event()
+    hub = hub_with({"model": FakeEngine("model", gate)})
+    first = stages(DRAFT, CTX, hub, poll=0.01)
+    second = stages("Saw Mr Jones in clinic today", CTX, hub, poll=0.01)
+    next(first)
+    assert any("reviewing" in next(first).progress for _ in range(50))  # first holds the engine
+    assert next(second).phase == "rules"  # rules answer at once, whatever the engine is doing
+    assert "model: busy with another review, waiting" in next(second).progress
+    gate.set()
+    a, b = list(first)[-1], list(second)[-1]
+    assert a.ran == b.ran == ["rules", "model"]
+    assert any(f.quote == "Mrs Patel" for f in a.result.findings)
+    assert not any(f.quote == "Mrs Patel" for f in b.result.findings)

@@ -55,16 +55,21 @@ class LockedEngine:
         self._lock = lock
         self._key: tuple | None = None
         self._out: EngineOutput | None = None
+        self.running = False  # False while queued behind another session's review
+
 
     def review(self, draft: Draft) -> EngineOutput:
         key = (draft.text, draft.context.model_dump_json())
         if self._key != key or self._out is None:
             with self._lock:
+                self.running = True
                 try:
                     out = self._engine.review(draft)
                 except Exception as exc:  # noqa: BLE001 - an engine must not take the rules down
                     log.warning("engine %s failed: %s", self.name, exc.__class__.__name__)
                     out = EngineOutput(status=f"unavailable: {self.name} failed ({exc.__class__.__name__})")
+                finally:
+                    self.running = False
             self._key, self._out = key, out
         return self._out
 

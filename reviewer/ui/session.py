@@ -87,7 +87,8 @@ def stages(text: str, ctx: ReviewContext, hub: EngineHub, image: bytes | None = 
         if state.phase != "ready":
             notes[name] = "timeout while loading" if not state.settled else (state.detail or state.phase)
             continue
-        engines = [*used, hub.locked(name)]
+        mine = hub.locked(name)
+        engines = [*used, mine]
         retriever = hub.retriever
         started = time.perf_counter()
         state.activity = ""
@@ -95,10 +96,13 @@ def stages(text: str, ctx: ReviewContext, hub: EngineHub, image: bytes | None = 
         while thread.is_alive():
             if time.perf_counter() - started > timeout:
                 break
-            activity = f" · {state.activity}" if state.activity else ""
-            yield Stage(result, "running", f"{state.label or name}: reviewing "
-                        f"({time.perf_counter() - started:.0f} s{activity})…", list(ran), dict(notes),
-                        False, time.perf_counter() - t0)
+            took = f"{time.perf_counter() - started:.0f} s"
+            if mine.running:
+                activity = f" · {state.activity}" if state.activity else ""
+                line = f"{state.label or name}: reviewing ({took}{activity})…"
+            else:  # another session (or a stopped review) still holds this engine
+                line = f"{state.label or name}: busy with another review, waiting ({took})…"
+            yield Stage(result, "running", line, list(ran), dict(notes), False, time.perf_counter() - t0)
             thread.join(poll)
         if thread.is_alive():
             notes[name] = f"timeout after {timeout:.0f} s"

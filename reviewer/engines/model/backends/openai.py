@@ -3,8 +3,8 @@
 
 Same prompts and schema as the llama backend. Structured output is asked for with the
 OpenAI `response_format` {"type": "json_schema"}; servers that only know the older
-{"type": "json_object", "schema": ...} form (llama-cpp-python's server) answer 4xx, and
-the backend then uses that form from then on. Replies are streamed (SSE).
+{"type": "json_object", "schema": ...} form (llama-cpp-python's server) reject it
+(4xx, or 500 from llama-cpp-python), and the backend then uses that form from then on. Replies are streamed (SSE).
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ class OpenAIBackend:
                     return self._stream(body, deadline, on_delta)
                 except httpx.HTTPStatusError as exc:
                     code = exc.response.status_code
-                    if schema is not None and attempt == 0 and code in (400, 422) and \
+                    # llama-cpp-python's server rejects "json_schema" with a 500, others 400/422.
+                    if schema is not None and attempt == 0 and code in (400, 422, 500) and \
                             self.schema_mode == "json_schema":
                         self.schema_mode = "json_object"
                         continue

@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 from pydantic import ValidationError
 
-from reviewer.errors import InputError
+from reviewer.errors import InputError, ReviewerError
 from reviewer.inputs import MAX_CHARS
 from reviewer.schema import BatchInput, Result
 
@@ -78,5 +78,12 @@ def run(stream: BinaryIO, review_one: Callable[[BatchInput], Result],
             yield result.model_dump_json()
         except InputError as exc:
             message = str(exc) if str(exc).startswith("line ") else f"line {lineno}: {exc}"
+            on_error(message)
+            yield json.dumps({"id": item_id, "line": lineno, "error": message})
+        except ReviewerError:
+            raise  # missing/corrupt data files: every line would fail the same way
+        except Exception as exc:  # noqa: BLE001 - one draft that trips a bug must not end the
+            # archive; the class name only, since an exception message may quote the draft
+            message = f"line {lineno}: internal error ({exc.__class__.__name__}); not reviewed"
             on_error(message)
             yield json.dumps({"id": item_id, "line": lineno, "error": message})

@@ -51,15 +51,14 @@ def _safe_error(exc: Exception) -> str:
     return f"internal error ({exc.__class__.__name__}); nothing was saved"
 
 
-def read_upload(path: str | None) -> tuple[bytes | None, str]:
+def read_upload(path: str | None) -> bytes | None:
     """Read an uploaded photo into memory and delete Gradio's copy at once."""
     if not path:
-        return None, ""
+        return None
     try:
-        data = Path(path).read_bytes()
+        return Path(path).read_bytes()
     finally:
         _remove_upload(path)
-    return data, ""
 
 
 def _remove_upload(path: str) -> None:
@@ -82,7 +81,7 @@ def build(hub: EngineHub) -> gr.Blocks:
         photo = gr.State(None)  # the uploaded photo's bytes, in memory only
 
         with gr.Row(elem_classes="rv-header"):
-            gr.HTML('<header><h1>Check a post before you share it</h1><p>Paste your draft, say where it '
+            gr.HTML(label="About this page", value='<header><h1>Check a post before you share it</h1><p>Paste your draft, say where it '
                     'will go, and get a verdict against the GMC guidance <i>Doctors’ use of social media</i>. '
                     'Everything runs on this computer.</p></header>')
         engines_status = gr.HTML(render.status_html(hub.summary()), label="Engines",
@@ -239,9 +238,9 @@ def build(hub: EngineHub) -> gr.Blocks:
                 return render.idle_html(hub.summary())
             return render.verdict_html(state["result"], "stopped: showing the result so far", "")
 
-        def on_upload(path, text, audience_v, as_doctor_v, named_v):
+        def on_upload(path):
             try:
-                data, _ = read_upload(path)
+                data = read_upload(path)
                 if data is None:
                     return None, ""
                 report = inspect_image(data)
@@ -256,8 +255,10 @@ def build(hub: EngineHub) -> gr.Blocks:
                                               rewrite_check={"clean": True}), None), None)
 
         inputs = [draft, audience, as_doctor, named, photo]
-        review_event = review_btn.click(on_review, inputs, result_outputs, concurrency_id="review")
-        submit_event = draft.submit(on_review, inputs, result_outputs, concurrency_id="review")
+        # Progress is in the banner; Gradio's own overlay would hide the rules answer meanwhile.
+        review_opts = {"concurrency_id": "review", "show_progress": "hidden"}
+        review_event = review_btn.click(on_review, inputs, result_outputs, **review_opts)
+        submit_event = draft.submit(on_review, inputs, result_outputs, **review_opts)
         stop_btn.click(on_stop, [session], [banner], cancels=[review_event, submit_event],
                        queue=False)
         example_events = []
@@ -265,13 +266,13 @@ def build(hub: EngineHub) -> gr.Blocks:
             ev = btn.click(
                 lambda e=ex: (e["text"], e["audience"], _tri_key(e.get("as_doctor")), _tri_key(e.get("named"))),
                 None, [draft, audience, as_doctor, named], queue=False,
-            ).then(on_review, inputs, result_outputs, concurrency_id="review")
+            ).then(on_review, inputs, result_outputs, **review_opts)
             example_events.append(ev)
         stop_btn.click(None, None, None, cancels=example_events, queue=False)
         choose.change(on_choose, [choose, session], [detail], queue=False)
         highlights.select(on_select_span, [session], [detail, choose], queue=False)
         recheck_btn.click(on_recheck, [edit_box, session], [edit_badge, edit_diff])
-        upload.upload(on_upload, [upload, draft, audience, as_doctor, named], [photo, photo_info])
+        upload.upload(on_upload, [upload], [photo, photo_info])
         upload.clear(lambda: (None, ""), None, [photo, photo_info], queue=False)
         clear_btn.click(on_clear, None, [draft, upload, photo_info, banner, highlights, choose, detail,
                                           photo], queue=False)

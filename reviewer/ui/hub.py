@@ -55,21 +55,19 @@ class LockedEngine:
         self._lock = lock
         self._key: tuple | None = None
         self._out: EngineOutput | None = None
-        self.running = False  # False while queued behind another session's review
-
+        self.waiting = False  # True while queued behind another session's review
 
     def review(self, draft: Draft) -> EngineOutput:
         key = (draft.text, draft.context.model_dump_json())
         if self._key != key or self._out is None:
+            self.waiting = self._lock.locked()
             with self._lock:
-                self.running = True
+                self.waiting = False
                 try:
                     out = self._engine.review(draft)
                 except Exception as exc:  # noqa: BLE001 - an engine must not take the rules down
                     log.warning("engine %s failed: %s", self.name, exc.__class__.__name__)
                     out = EngineOutput(status=f"unavailable: {self.name} failed ({exc.__class__.__name__})")
-                finally:
-                    self.running = False
             self._key, self._out = key, out
         return self._out
 

@@ -97,11 +97,11 @@ def stages(text: str, ctx: ReviewContext, hub: EngineHub, image: bytes | None = 
             if time.perf_counter() - started > timeout:
                 break
             took = f"{time.perf_counter() - started:.0f} s"
-            if mine.running:
+            if mine.waiting:  # another session (or a stopped review) still holds this engine
+                line = f"{state.label or name}: busy with another review, waiting ({took})…"
+            else:
                 activity = f" · {state.activity}" if state.activity else ""
                 line = f"{state.label or name}: reviewing ({took}{activity})…"
-            else:  # another session (or a stopped review) still holds this engine
-                line = f"{state.label or name}: busy with another review, waiting ({took})…"
             yield Stage(result, "running", line, list(ran), dict(notes), False, time.perf_counter() - t0)
             thread.join(poll)
         if thread.is_alive():

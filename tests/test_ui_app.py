@@ -1,0 +1,57 @@
+"""The Gradio wiring without a browser: uploads are deleted once read, every component is
+labelled, the page carries no share/flag/API extras and its assets stay on this machine."""
+
+from __future__ import annotations
+
+from reviewer.ui import server
+from reviewer.ui.hub import EngineHub
+
+
+def test_uploaded_photo_is_read_into_memory_and_deleted(tmp_path):
+    from reviewer.ui.app import read_upload
+
+    folder = tmp_path / "0123abcd"
+    folder.mkdir()
+    upload = folder / "IMG_0001.jpg"
+    upload.write_bytes(b"\xff\xd8photo")
+    assert read_upload(str(upload)) == b"\xff\xd8photo"
+    assert not upload.exists() and not folder.exists()
+    assert read_upload(None) is None
+
+
+def test_every_input_and_output_has_a_label():
+    import gradio as gr
+
+    from reviewer.ui.app import build
+
+    demo = build(EngineHub(rules_only_reason="test"))
+    labelled = (gr.Textbox, gr.Radio, gr.File, gr.HighlightedText, gr.HTML)
+    components = [c for c in demo.blocks.values() if isinstance(c, labelled)]
+    assert len(components) > 15
+    missing = [c.elem_id or type(c).__name__ for c in components if not c.label]
+    assert missing == [], missing
+    buttons = [c for c in demo.blocks.values() if isinstance(c, gr.Button)]
+    assert all(b.value for b in buttons)  # a button's text is its accessible name
+
+
+def test_theme_uses_system_fonts_only():
+    theme = server.theme()
+    css = theme._get_theme_css()
+    assert "@import" not in css and "fonts.googleapis" not in css and "@font-face" not in css
+    assert "url(http" not in css.replace('"', "").replace("'", "")
+    assert "system-ui" in css
+
+
+def test_content_security_policy_keeps_the_page_on_its_own_origin():
+    assert "connect-src 'self'" in server.CSP and "default-src 'self'" in server.CSP
+    assert "http" not in server.CSP  # no other origin is listed anywhere
+
+
+def test_private_temp_dir_is_owner_only(monkeypatch, tmp_path):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    path = server.private_temp_dir()
+    assert path.parent == tmp_path and (path.stat().st_mode & 0o777) == 0o700
+    import os
+
+    assert os.environ["GRADIO_TEMP_DIR"] == str(path)

@@ -71,19 +71,27 @@ class _Scan:
             self._positions[key] = (starts, ends)
         return self._positions[key]
 
-    def holds(self, cond: CompiledCondition, start: int, end: int) -> bool:
+    def holds(self, cond: CompiledCondition, start: int, end: int,
+              parts: list[tuple[int, int]] | None = None) -> bool:
         """A cue within `within` chars of [start, end); a cue inside the match itself does not
-        count (the "ward" of "ward 9" is not evidence that ward 9 is about a patient)."""
+        count (the "ward" of "ward 9" is not evidence that ward 9 is about a patient). For a
+        combination, only cues inside its pieces are discounted: a cue between the pieces
+        ("Saw Mrs Patel" amid age, ward and date) is evidence, however wide the cluster."""
         starts, ends = self._spans(cond)
         if not starts:
             return False
+        own = parts or [(start, end)]
+
+        def outside(s: int, e: int) -> bool:
+            return not any(a <= s and e <= b for a, b in own)
+
         if cond.within is None:
-            return any(not (start <= s and e <= end) for s, e in zip(starts, ends))
+            return any(outside(s, e) for s, e in zip(starts, ends))
         lo, hi = start - cond.within, end + cond.within
         i = max(0, bisect_left(starts, lo) - 1)
         while i < len(starts) and starts[i] < hi:
             s, e = starts[i], ends[i]
-            if e > lo and not (start <= s and e <= end):
+            if e > lo and outside(s, e):
                 return True
             i += 1
         return False
@@ -137,12 +145,14 @@ def _clusters(rule: Rule, scan: _Scan) -> Iterator[_Match]:
         group = [c] if c is not None else []
 
 
-def _conditions_hold(rule: Rule, scan: _Scan, start: int | None, end: int | None) -> bool:
+def _conditions_hold(rule: Rule, scan: _Scan, start: int | None, end: int | None,
+                     pieces: list[Candidate] = ()) -> bool:
     s = start if start is not None else 0
     e = end if end is not None else len(scan.view.text)
-    if not all(scan.holds(c, s, e) for c in rule.requires):
+    parts = [(p.start, p.end) for p in pieces] or None
+    if not all(scan.holds(c, s, e, parts) for c in rule.requires):
         return False
-    return not any(scan.holds(c, s, e) for c in rule.unless)
+    return not any(scan.holds(c, s, e, parts) for c in rule.unless)
 
 
 def _finding(rule: Rule, view: NormalisedText, ctx: EffectiveContext, match: _Match) -> Finding:
@@ -192,7 +202,7 @@ def run(text: str | NormalisedText, ctx: ReviewContext | None = None,
             continue
         count = 0
         for match in _matches(rule, scan):
-            if not _conditions_hold(rule, scan, match[0], match[1]):
+            if not _conditions_hold(rule, scan, match[0], match[1], match[4]):
                 continue
             findings.append(_finding(rule, view, ectx, match))
             count += 1

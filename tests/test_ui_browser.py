@@ -27,10 +27,22 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 OUT = Path(__file__).resolve().parent.parent / "test-output"
 DRAFT = ("Long night on call. Saw Mrs Patel (82) in bed 4 at St James's again, "
          "NHS no 943 476 5919. Poor woman has dementia. #NHS")
-# The server process gets the suite's network guard before anything else is imported.
+# The server process gets the suite's network guard before anything else is imported, and
+# reports every blocked connection and every non-loopback name lookup (a library could
+# swallow the error; the report line cannot be swallowed).
 SERVER = (
-    "import sys, pytest_socket\n"
+    "import socket, sys, pytest_socket\n"
     "pytest_socket.socket_allow_hosts(['127.0.0.1', '::1', 'localhost'], allow_unix_socket=True)\n"
+    "_connect, _lookup = socket.socket.connect, socket.getaddrinfo\n"
+    "def connect(sock, *args):\n"
+    "    try:\n        return _connect(sock, *args)\n"
+    "    except Exception:\n"
+    "        print('EGRESS-BLOCKED', args[:1], file=sys.stderr, flush=True)\n        raise\n"
+    "def lookup(host, *args, **kw):\n"
+    "    if host not in ('127.0.0.1', '::1', 'localhost', None, ''):\n"
+    "        print('EGRESS-LOOKUP', host, file=sys.stderr, flush=True)\n"
+    "    return _lookup(host, *args, **kw)\n"
+    "socket.socket.connect, socket.getaddrinfo = connect, lookup\n"
     "from reviewer.cli import main\n"
     "sys.argv = ['reviewer', 'ui'] + sys.argv[1:]\n"
     "main()\n"
@@ -94,7 +106,7 @@ def rules_server(tmp_path_factory):
     yield server
     log = server.stop()
     assert "Patel" not in log and "943 476" not in log, "draft text reached the server log"
-    assert "SocketBlocked" not in log and "tried to use socket" not in log, log[-2000:]
+    assert "EGRESS" not in log and "SocketBlocked" not in log, log[-2000:]
     # The private upload/cache folder went with the server (SIGTERM included).
     assert list(server.tmp.glob("reviewer-ui-*")) == []
 
@@ -156,6 +168,10 @@ def test_review_in_browser_rules_only(browser, rules_server, tmp_path):
     detail = page.locator("#rv-detail")
     assert "sm-14" in detail.inner_text()
     assert "You must not use publicly accessible social media" in detail.inner_text()
+
+    # Clicking a highlighted span shows that finding's details.
+    highlights.get_by_text("St James's", exact=True).click()
+    page.wait_for_function("document.querySelector('#rv-detail').innerText.includes(\"St James's\")")
 
     # Choosing another finding from the list (keyboard-reachable radios) shows its details.
     page.locator("#rv-findings label").filter(has_text="943 476 5919").click()
@@ -257,6 +273,20 @@ def test_every_control_is_labelled_and_the_page_works_from_the_keyboard(browser,
     context.close()
 
 
+def test_an_example_is_one_click_away(browser, rules_server):
+    requests: list[str] = []
+    context, page = _open(browser, rules_server.url, requests)
+    page.get_by_role("button", name="Ward round tweet").click()
+    page.locator("#rv-verdict .rv-do-not-post").wait_for(timeout=30_000)
+    assert "Mrs Patel" in page.get_by_label("Your draft").input_value()
+    assert "sm-14" in page.locator("#rv-findings").inner_text()
+    page.get_by_role("button", name="Closed forum case").click()
+    page.wait_for_function("document.querySelector('#rv-findings').innerText.includes('sm-12')", timeout=30_000)
+    assert page.get_by_label("Closed professional forum").is_checked()
+    assert not _non_loopback(requests)
+    context.close()
+
+
 def test_two_sessions_never_see_each_others_results(browser, rules_server):
     a_req: list[str] = []
     b_req: list[str] = []
@@ -339,4 +369,4 @@ def test_review_in_browser_with_engines(browser, tmp_path):
     finally:
         log = server.stop()
     assert "Patel" not in log and "943 476" not in log, "draft text reached the server log"
-    assert "SocketBlocked" not in log and "tried to use socket" not in log, log[-2000:]
+    assert "EGRESS" not in log and "SocketBlocked" not in log, log[-2000:]

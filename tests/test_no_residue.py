@@ -161,15 +161,21 @@ def test_crash_mid_review_does_not_leak_the_draft(sandbox):
 
 
 class _Records(logging.Handler):
+    """Records that could reach a log: the package's own at any level, third-party ones at
+    INFO and above (nothing in the package turns on third-party DEBUG output; Pillow, for
+    one, writes EXIF values, so a photo's metadata, at DEBUG)."""
+
     def __init__(self):
         super().__init__(logging.DEBUG)
         self.lines: list[str] = []
 
     def emit(self, record):
+        if not record.name.startswith("reviewer") and record.levelno < logging.INFO:
+            return
         text = record.getMessage()
         if record.exc_info:
             text += logging.Formatter().formatException(record.exc_info)
-        self.lines.append(text)
+        self.lines.append(f"{record.name}: {text}")
 
 
 @pytest.fixture
@@ -210,3 +216,76 @@ def test_in_process_crash_keeps_the_draft_out_of_logs(all_logs, capfd, monkeypat
     out, err = capfd.readouterr()
     assert CANARY not in out + err
     assert not [line for line in all_logs.lines if CANARY in line]
+
+
+def _photo_with_canary() -> bytes:
+    """A JPEG whose EXIF holds GPS and the canary (as the image description)."""
+    import io
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[270] = CANARY
+    exif.get_ifd(0x8825).update({1: "N", 2: (53.0, 47.0, 59.4), 3: "W", 4: (1.0, 32.0, 52.2)})
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (10, 200, 10)).save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+class _ScriptedModel:
+    """Stands in for the GGUF on the UI's model path (fast, deterministic): it quotes the
+    draft and returns the draft as its rewrite, like a real model would echo text."""
+
+    name = "scripted"
+
+    def load(self, timeout):
+        return {}
+
+    def describe(self):
+        return {"backend": self.name}
+
+    def close(self):
+        pass
+
+    def generate(self, messages, *, schema, max_tokens, timeout, cache_key=None,
+                 static_chars=0, on_delta=None):
+        from reviewer.engines.model.backends import Generation
+
+        if cache_key == "rewrite":
+            return Generation(text=DRAFT.replace("943 476 5919", "[NHS NUMBER]"))
+        return Generation(text=json.dumps({"findings": [
+            {"quote": CANARY, "paragraph": "sm-14", "topic": "confidentiality",
+             "severity": "high", "note": "identifier"}], "verdict": "do-not-post"}))
+
+
+def test_ui_session_with_model_and_photo_leaves_no_trace(all_logs, capfd, sandbox, monkeypatch):
+    """The UI's review path (reviewer.ui.session.stages) with the model engine and a photo
+    upload, in process. TODO(ui): the browser-level upload (Gradio's temp dir) is not covered."""
+    pytest.importorskip("gradio")
+    from reviewer.engines.model import create
+    from reviewer.schema import ReviewContext
+    from reviewer.ui.hub import EngineHub
+    from reviewer.ui.session import stages
+
+    dirs, _ = sandbox
+    monkeypatch.setenv("HOME", str(dirs["home"]))
+    monkeypatch.setattr(tempfile, "tempdir", str(dirs["tmp"]))
+    since = time.time() - 1
+
+    def factory(name, on_event=None):
+        engine = create(backend="none", similarity=None)
+        engine.backend = _ScriptedModel()
+        return engine
+
+    hub = EngineHub(("model",), factory=factory, retriever_factory=None).start()
+    hub.join(30)
+    final = list(stages(DRAFT, ReviewContext(), hub, image=_photo_with_canary(), timeout=60))[-1]
+    result = final.result
+    assert result.engines.get("model") == "ok", result.engines
+    assert result.image is not None and result.image.has_location
+    assert any(f.source == "model" or "model" in f.found_by for f in result.findings)
+    out, err = capfd.readouterr()
+    assert CANARY not in out + err
+    assert not [line for line in all_logs.lines if CANARY in line]
+    real_tmp = Path(os.environ.get("TMPDIR", "/tmp"))
+    assert canary_hits(searched_roots(dirs) + real_home_app_dirs() + [real_tmp], since) == []

@@ -103,7 +103,15 @@ def check(
     text = read_source(source)
     engines = _model_engines(rules_only, model=model, backend=backend, server_url=server_url,
                              timeout=model_timeout)
-    result = review(text, _context(audience, as_doctor, named), engines=engines)
+    retriever = None
+    if show_guidance and not rules_only:  # embeddings load only when asked for
+        from reviewer.retrieval import Retriever
+
+        retriever = Retriever()
+    result = review(text, _context(audience, as_doctor, named), engines=engines, retriever=retriever)
+    if retriever is not None and retriever.error:
+        err.print(f"reviewer: guidance retrieval unavailable ({retriever.error}); showing cited paragraphs",
+                  markup=False)
     if fmt is Format.json:
         out.print_json(result.model_dump_json()) if sys.stdout.isatty() else print(result.model_dump_json())
     elif fmt is Format.sarif:
@@ -231,6 +239,10 @@ app.command("ui")(_ui)
 from reviewer.cli_doctor import doctor as _doctor  # noqa: E402 - `reviewer doctor` (model loads only when it runs)
 
 app.command("doctor")(_doctor)
+
+from reviewer.cli_index import index_app as _index_app  # noqa: E402 - torch/faiss load only when a command runs
+
+app.add_typer(_index_app, name="index")
 
 
 def main() -> None:

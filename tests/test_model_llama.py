@@ -165,3 +165,30 @@ def test_model_path_with_spaces_and_any_gguf_name(tmp_path):
         assert info["chat_template"] == "gguf metadata" and info["n_ctx"] == 4096
     finally:
         eng.close()
+
+
+def test_bundled_model_rewrite_is_shown_only_through_every_gate():
+    """With the default gates (embedding meaning gate included), whatever the bundled model
+    writes is either withheld with a counted reason or verified."""
+    from reviewer.engines.model import gates
+    from reviewer.engines.model.engine import embedding_similarity
+
+    similarity = embedding_similarity()
+    assert similarity is not None  # the embedder ships with the ml extra
+    eng = ModelEngine(settings(), similarity=similarity)
+    try:
+        for text in (DRAFTS[0], INJECTIONS[0]):
+            result = review(text, engines=[eng])
+            assert result.engines["model"] == "ok"
+            assert "rewrite" in eng.last
+            assert_verified(result, text)
+            gate_counts = {k: v for k, v in result.dropped.items() if k.startswith("model.rewrite_")}
+            if result.rewrite is None:
+                assert result.rewrite_check.withheld and sum(gate_counts.values()) == 1
+                assert result.rewrite_check.target == "redacted"
+            else:
+                assert not gate_counts
+                threshold = gates.settings()["meaning"]["min_similarity"]
+                assert eng.last["rewrite_similarity"] >= threshold
+    finally:
+        eng.close()

@@ -118,6 +118,44 @@ def raw_runs(texts, settings: Settings) -> dict:
     return {"load_s": round(load, 3), "runs": rows}
 
 
+def eval_subset(rows, settings: Settings) -> dict:
+    """reviewer eval on the first dev drafts with the full engine (rewrite, all gates)."""
+    from reviewer.engines.model.engine import embedding_similarity
+    from reviewer.evaluate import evaluate
+
+    eng = ModelEngine(settings, similarity=embedding_similarity())
+    seen = {"drafts": 0, "asked": 0, "offered": 0, "dropped": {}, "withheld": {}, "statuses": {}}
+
+    def review_one(item):
+        result = review(item.text, item.context(), id=str(item.id), engines=[eng])
+        seen["drafts"] += 1
+        status = result.engines["model"]
+        seen["statuses"][status] = seen["statuses"].get(status, 0) + 1
+        for k, v in result.dropped.items():
+            seen["dropped"][k] = seen["dropped"].get(k, 0) + v
+        if "rewrite" in eng.last or result.rewrite_check.withheld:
+            seen["asked"] += 1
+            seen["offered"] += result.rewrite is not None
+        return result
+
+    try:
+        t = time.perf_counter()
+        report = evaluate(rows, review_one, engines=("rules", "model"))
+        seconds = time.perf_counter() - t
+    finally:
+        eng.close()
+    return {
+        "drafts": len(rows), "seconds_per_draft": round(seconds / max(1, len(rows)), 2),
+        "macro_f1": {"rules": report["engines"]["rules"]["macro_f1"],
+                     "model": report["engines"]["model"]["macro_f1"],
+                     "union": report["union"]["macro_f1"]},
+        "clean_false_flag_rate": report["clean"]["false_flag_rate"],
+        "rewrites_asked": seen["asked"], "rewrites_offered": seen["offered"],
+        "rewrite_acceptance_rate": round(seen["offered"] / seen["asked"], 3) if seen["asked"] else None,
+        "dropped": seen["dropped"], "statuses": seen["statuses"],
+    }
+
+
 def summarise(runs: list[dict]) -> dict:
     return {k: median([r.get(k) for r in runs]) for k in
             ("seconds", "first_token_s", "first_finding_s", "gen_tokens_per_s", "prompt_tokens",
@@ -131,6 +169,8 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default="default", help="'default' or PATH.gguf")
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--drafts", type=int, default=0, help="number of dev drafts (default 3 quick, 6 full)")
+    ap.add_argument("--eval-drafts", type=int, default=-1,
+                    help="also score the first N dev drafts with the full engine (default 0 quick, 40 full)")
     ap.add_argument("--out", type=Path, default=HERE / "out" / "model.json")
     args = ap.parse_args(argv)
 
@@ -175,6 +215,11 @@ def main(argv=None) -> int:
             "valid_model_findings": sum(r["valid_findings"] for r in cached["runs"]),
             "dropped": _sum_dropped(cached["runs"]),
         }
+    n_eval = args.eval_drafts if args.eval_drafts >= 0 else (0 if args.quick else 40)
+    if n_eval:
+        s = Settings(**{**base.__dict__, "threads": thread_counts[0], "rewrite": True,
+                        "max_tokens": Settings().max_tokens})
+        report["eval"] = eval_subset(rows[:n_eval], s)
     report["bench_process_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     report["load_average_after"] = machine.load_average()
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -83,6 +83,8 @@ class OpenAIBackend:
                  on_delta=None) -> Generation:
         import httpx
 
+        if timeout <= 0:
+            raise BackendError("timeout")
         self.load(min(timeout, 10.0))
         with self._lock:
             body = {"model": self.model, "messages": messages, "max_tokens": max_tokens,

@@ -3,6 +3,8 @@ labelled, the page carries no share/flag/API extras and its assets stay on this 
 
 from __future__ import annotations
 
+import os
+
 from reviewer.ui import server
 from reviewer.ui.hub import EngineHub
 
@@ -52,6 +54,16 @@ def test_private_temp_dir_is_owner_only(monkeypatch, tmp_path):
     monkeypatch.setattr("tempfile.tempdir", None)
     path = server.private_temp_dir()
     assert path.parent == tmp_path and (path.stat().st_mode & 0o777) == 0o700
-    import os
-
     assert os.environ["GRADIO_TEMP_DIR"] == str(path)
+
+
+def test_folders_of_killed_servers_are_swept(monkeypatch, tmp_path):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    dead = tmp_path / "reviewer-ui-999999999-abc"  # no such pid
+    alive = tmp_path / f"reviewer-ui-{os.getpid()}-xyz"
+    other = tmp_path / "unrelated"
+    for d in (dead, alive, other):
+        d.mkdir()
+    mine = server.private_temp_dir()
+    assert not dead.exists() and alive.exists() and other.exists() and mine.exists()

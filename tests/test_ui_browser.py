@@ -109,6 +109,7 @@ def rules_server(tmp_path_factory):
     assert "EGRESS" not in log and "SocketBlocked" not in log, log[-2000:]
     # The private upload/cache folder went with the server (SIGTERM included).
     assert list(server.tmp.glob("reviewer-ui-*")) == []
+    assert server.proc.returncode == 0  # a clean exit on SIGTERM
 
 
 def _open(browser, url, requests: list[str]):

@@ -51,9 +51,22 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def _sweep_stale(parent: Path) -> None:
+    """Remove folders left by a server that was killed (SIGKILL skips atexit)."""
+    for old in parent.glob("reviewer-ui-*-*"):
+        try:
+            pid = int(old.name.split("-")[2])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except (ValueError, IndexError, PermissionError, OSError):
+            continue
+
+
 def private_temp_dir() -> Path:
     """Gradio writes uploads here; set before gradio is imported (it reads the variable then)."""
-    path = Path(tempfile.mkdtemp(prefix="reviewer-ui-"))
+    _sweep_stale(Path(tempfile.gettempdir()))
+    path = Path(tempfile.mkdtemp(prefix=f"reviewer-ui-{os.getpid()}-"))
     os.chmod(path, 0o700)
     os.environ["GRADIO_TEMP_DIR"] = str(path)
     atexit.register(shutil.rmtree, path, ignore_errors=True)

@@ -271,7 +271,7 @@ def image_html(report: ImageReport | None, stripped: bytes | None = None, ext: s
     if report.fields:
         rows = "".join(f"<tr><th scope='row'>{escape(k)}</th><td>{escape(v)}</td></tr>"
                        for k, v in report.fields.items())
-        table = f'<table class="rv-table"><caption>Hidden data in the photo</caption>{rows}</table>'
+        table = f'<table class="rv-table rv-grid"><caption>Hidden data in the photo</caption>{rows}</table>'
     else:
         table = "<p>The photo carries no location, time or device data.</p>"
     head = ("<p class='rv-leak'>⚠ The photo reveals where it was taken (guidance sm-8c).</p>"

@@ -1,6 +1,6 @@
 """Run every benchmark and write benchmarks/results.md (+ benchmarks/out/<part>.json).
 
-    python benchmarks/run.py                      # everything (about 10 minutes on 2 cores)
+    python benchmarks/run.py                      # everything (~15 min on 2 cores, + the model)
     python benchmarks/run.py --quick              # smaller inputs, fewer repeats
     python benchmarks/run.py --only rules,presidio
 
@@ -31,49 +31,50 @@ HERE = Path(__file__).resolve().parent
 KB = 1024
 
 
-def part_rules(splits, quick):
+def part_rules(splits, opts):
     text = drafts.corpus(_all(splits))
-    return speed.post_latency(drafts.posts(text, 200 if quick else 2000), rounds=3 if quick else 5)
+    posts = drafts.posts(text, 200 if opts.quick else 2000)
+    return speed.post_latency(posts, rounds=3 if opts.quick else 5)
 
 
-def part_worst(splits, quick):
-    size = (20 if quick else 100) * KB
+def part_worst(splits, opts):
+    size = (20 if opts.quick else 100) * KB
     inputs = {"drafts": drafts.sized(drafts.corpus(_all(splits)), size), **drafts.adversarial(size)}
-    return speed.worst_case(inputs, repeats=3 if quick else 5)
+    return speed.worst_case(inputs, repeats=3 if opts.quick else 5)
 
 
-def part_growth(splits, quick):
-    sizes = [KB, 4 * KB, 16 * KB, 64 * KB] + ([] if quick else [256 * KB, 1024 * KB])
+def part_growth(splits, opts):
+    sizes = [KB, 4 * KB, 16 * KB, 64 * KB] + ([] if opts.quick else [256 * KB, 1024 * KB])
     text = drafts.corpus(_all(splits))
-    return speed.growth({s: drafts.sized(text, s) for s in sizes}, repeats=3 if quick else 5)
+    return speed.growth({s: drafts.sized(text, s) for s in sizes}, repeats=3 if opts.quick else 5)
 
 
-def part_coldstart(splits, quick):
-    return processes.cold_start(runs=3 if quick else 10)
+def part_coldstart(splits, opts):
+    return processes.cold_start(runs=3 if opts.quick else 10)
 
 
-def part_batch(splits, quick):
-    return processes.batch_memory(_all(splits), (100, 1000) if quick else (10_000, 100_000))
+def part_batch(splits, opts):
+    return processes.batch_memory(_all(splits), (100, 1000) if opts.quick else (10_000, 100_000))
 
 
-def part_ui(splits, quick):
-    return processes.ui_memory(starts=2 if quick else 3, quiet=3 if quick else 20)
+def part_ui(splits, opts):
+    return processes.ui_memory(starts=2 if opts.quick else 3, quiet=3 if opts.quick else 20)
 
 
-def part_presidio(splits, quick):
+def part_presidio(splits, opts):
     import presidio_compare
 
-    if quick:
+    if opts.quick:
         splits = {k: v[:40] for k, v in splits.items()}
-    return presidio_compare.compare(splits, rounds=3 if quick else 5)
+    return presidio_compare.compare(splits, rounds=3 if opts.quick else 5)
 
 
-def part_retrieval(splits, quick):
-    return external.run("retrieval", quick)
+def part_retrieval(splits, opts):
+    return external.run("retrieval", opts.quick, timeout=opts.external_timeout)
 
 
-def part_model(splits, quick):
-    return external.run("model", quick)
+def part_model(splits, opts):
+    return external.run("model", opts.quick, timeout=opts.external_timeout)
 
 
 # name -> (function, pinned to one core?)
@@ -102,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="labelled JSONL files (default: tests/data/dev.jsonl test.jsonl)")
     ap.add_argument("--results", type=Path, default=HERE / "results.md")
     ap.add_argument("--out-dir", type=Path, default=HERE / "out")
+    ap.add_argument("--external-timeout", type=float, default=3600,
+                    help="seconds allowed to each of bench_model.py / bench_retrieval.py")
     args = ap.parse_args(argv)
 
     selected = [p.strip() for p in args.only.split(",") if p.strip()] or list(PARTS)
@@ -124,10 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if pin:
                 with pinned_to_one_core() as core:
-                    res = fn(splits, args.quick)
+                    res = fn(splits, args)
                 res.setdefault("pinned_core", core)
             else:
-                res = fn(splits, args.quick)
+                res = fn(splits, args)
         except Exception as exc:  # noqa: BLE001 - one failing part must not lose the others
             traceback.print_exc()
             res = {"error": f"{exc.__class__.__name__}: {exc}"}

@@ -15,7 +15,8 @@ def ui(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1 only, "
                              "unless --allow-remote)."),
     port: int = typer.Option(7860, "--port", help="Port to listen on (0 picks a free one)."),
-    rules_only: bool = typer.Option(False, "--rules-only", help="Do not load the semantic engine or the model."),
+    rules_only: bool = typer.Option(False, "--rules-only",
+                                    help="Do not load the semantic engine or the model."),
     allow_remote: bool = typer.Option(False, "--allow-remote", help="Allow a non-loopback --host. "
                                       "Anyone who can reach this machine could then use the page."),
     open_browser: bool = typer.Option(False, "--open", help="Open the page in the default browser."),
@@ -34,7 +35,8 @@ def ui(
     except RemoteRefused as exc:
         raise ReviewerError(str(exc)) from None
     except OSError as exc:
-        raise ReviewerError(f"cannot listen on {host}:{port} ({exc.strerror or exc.__class__.__name__})") from None
+        why = exc.strerror or exc.__class__.__name__
+        raise ReviewerError(f"cannot listen on {host}:{port} ({why})") from None
     print(f"reviewer ui: open {running.url} (Ctrl+C to stop)", flush=True)
     # SIGTERM (service managers, test harnesses) must also clean the private temp dir.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -42,7 +42,8 @@ def _open(data: bytes):
     from PIL import Image
 
     if len(data) > MAX_BYTES:
-        raise InputError(f"the photo is too large ({len(data) // 1_000_000} MB; limit {MAX_BYTES // 1_000_000} MB)")
+        raise InputError(f"the photo is too large ({len(data) // 1_000_000} MB; "
+                         f"limit {MAX_BYTES // 1_000_000} MB)")
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with warnings.catch_warnings():

@@ -64,7 +64,8 @@ def test_rules_result_comes_first_while_a_slow_engine_runs():
     assert {f.source for f in first.result.findings} == {"rules"}
     assert any(f.quote == "Mrs Patel" and f.paragraph == "sm-14" for f in first.result.findings)
     progress = [next(it) for _ in range(20)]  # the engine is still blocked: progress, not a hang
-    assert all(p.phase == "running" and not p.final for p in progress)
+    assert all(p.phase == "progress" and not p.final for p in progress)
+    assert all(p.result is first.result for p in progress)  # nothing new to render yet
     assert "model (SmolLM2-135M): reviewing (0 s)…" in [p.progress for p in progress]
     gate.set()
     rest = list(it)

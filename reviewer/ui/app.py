@@ -28,6 +28,7 @@ AUDIENCES = [("Public post", "public"), ("Friends-only profile", "friends"),
 TRI = [("Yes", "yes"), ("No", "no"), ("Not sure", "unknown")]
 _TRI_VALUE = {"yes": True, "no": False, "unknown": None}
 EXAMPLES_FILE = Path(__file__).with_name("examples.yml")
+EMPTY = Result(verdict="ok", engines={}, findings=[], redacted="", rewrite_check={"clean": True})
 
 
 def load_examples() -> list[dict]:
@@ -71,6 +72,17 @@ def _remove_upload(path: str) -> None:
         pass
 
 
+def _rewrite_column(title: str, note: str, key: str, label: str):
+    """One safer version: its re-check badge, the text (copyable) and its diff from the draft."""
+    with gr.Column():
+        gr.Markdown(f"### {title}\n{note}")
+        badge = gr.HTML(label=f"{title} re-check", elem_id=f"rv-{key}-badge")
+        box = gr.Textbox(label=label, lines=5, interactive=False, buttons=["copy"], elem_id=f"rv-{key}")
+        diff = gr.HighlightedText(label=f"Changes from your draft ({title.lower()})",
+                                  color_map=render.DIFF_COLOURS, show_legend=True, interactive=False)
+    return badge, box, diff
+
+
 def build(hub: EngineHub) -> gr.Blocks:
     examples = load_examples()
     colour_map = render.colour_map()
@@ -81,9 +93,10 @@ def build(hub: EngineHub) -> gr.Blocks:
         photo = gr.State(None)  # the uploaded photo's bytes, in memory only
 
         with gr.Row(elem_classes="rv-header"):
-            gr.HTML(label="About this page", value='<header><h1>Check a post before you share it</h1><p>Paste your draft, say where it '
-                    'will go, and get a verdict against the GMC guidance <i>Doctors’ use of social media</i>. '
-                    'Everything runs on this computer.</p></header>')
+            gr.HTML(label="About this page", value=(
+                "<header><h1>Check a post before you share it</h1><p>Paste your draft, say where it "
+                "will go, and get a verdict against the GMC guidance <i>Doctors’ use of social "
+                "media</i>. Everything runs on this computer.</p></header>"))
         engines_status = gr.HTML(render.status_html(hub.summary()), label="Engines",
                                  elem_id="rv-engines-status")
 
@@ -123,32 +136,22 @@ def build(hub: EngineHub) -> gr.Blocks:
                             combine_adjacent=False, interactive=False, elem_id="rv-highlights")
                         choose = gr.Radio([], label="Findings — choose one to see the details",
                                           elem_id="rv-findings", type="value")
-                        detail = gr.HTML(render.detail_html(Result(verdict="ok", engines={}, findings=[],
-                                                                   redacted="", rewrite_check={"clean": True}), None),
-                                         label="Finding details", elem_id="rv-detail")
+                        detail = gr.HTML(render.detail_html(EMPTY, None), label="Finding details",
+                                         elem_id="rv-detail")
                     with gr.Tab("Compare engines", id="compare"):
                         compare_note = gr.Markdown("Run a review to compare the engines.")
                         compare = gr.HTML(label="Findings by engine", elem_id="rv-compare")
                         guidance_tbl = gr.HTML(label="Retrieved guidance", elem_id="rv-guidance")
                     with gr.Tab("Safer version", id="rewrite"):
                         with gr.Row(equal_height=False):
-                            with gr.Column():
-                                gr.Markdown("### Redaction\nIdentifiers replaced by placeholders (deterministic).")
-                                redacted_badge = gr.HTML(label="Redaction re-check", elem_id="rv-redacted-badge")
-                                redacted_box = gr.Textbox(label="Redacted draft", lines=5, interactive=False,
-                                                          buttons=["copy"], elem_id="rv-redacted")
-                                redacted_diff = gr.HighlightedText(label="Changes from your draft (redaction)",
-                                                                   color_map=render.DIFF_COLOURS,
-                                                                   show_legend=True, interactive=False)
-                            with gr.Column():
-                                gr.Markdown("### Model rewrite\nShown only when it passes the rules re-check.")
-                                rewrite_badge = gr.HTML(label="Model rewrite re-check", elem_id="rv-rewrite-badge")
-                                rewrite_box = gr.Textbox(label="Model rewrite", lines=5, interactive=False,
-                                                         buttons=["copy"], elem_id="rv-rewrite")
-                                rewrite_diff = gr.HighlightedText(label="Changes from your draft (model rewrite)",
-                                                                  color_map=render.DIFF_COLOURS,
-                                                                  show_legend=True, interactive=False)
-                        gr.Markdown("### Edit and re-check\nStart from the safer version, make it yours, and check again.")
+                            redacted_badge, redacted_box, redacted_diff = _rewrite_column(
+                                "Redaction", "Identifiers replaced by placeholders (deterministic).",
+                                "redacted", "Redacted draft")
+                            rewrite_badge, rewrite_box, rewrite_diff = _rewrite_column(
+                                "Model rewrite", "Shown only when it passes the rules re-check.",
+                                "rewrite", "Model rewrite")
+                        gr.Markdown("### Edit and re-check\n"
+                                    "Start from the safer version, make it yours, and check again.")
                         edit_box = gr.Textbox(label="Your edited version", lines=5, interactive=True,
                                               buttons=["copy"], elem_id="rv-edit")
                         recheck_btn = gr.Button("Re-check my version", elem_id="rv-recheck")
@@ -200,7 +203,7 @@ def build(hub: EngineHub) -> gr.Blocks:
                 first = True
                 for stage in stages(text or "", ctx, hub, photo_bytes):
                     engines_text = render.engines_line(stage.result, stage.ran, stage.notes, labels)
-                    if stage.phase == "waiting" or (stage.phase == "running" and stage.progress.endswith("…")):
+                    if stage.phase == "progress":  # same result: only the banner's progress line
                         yield (render.verdict_html(stage.result, engines_text, stage.progress),
                                *skip_all[1:])
                         continue
@@ -251,8 +254,7 @@ def build(hub: EngineHub) -> gr.Blocks:
 
         def on_clear():
             return ("", None, "", render.idle_html(hub.summary()), [], gr.update(choices=[], value=None),
-                    render.detail_html(Result(verdict="ok", engines={}, findings=[], redacted="",
-                                              rewrite_check={"clean": True}), None), None)
+                    render.detail_html(EMPTY, None), None)
 
         inputs = [draft, audience, as_doctor, named, photo]
         # Progress is in the banner; Gradio's own overlay would hide the rules answer meanwhile.
@@ -262,9 +264,10 @@ def build(hub: EngineHub) -> gr.Blocks:
         stop_btn.click(on_stop, [session], [banner], cancels=[review_event, submit_event],
                        queue=False)
         example_events = []
-        for btn, ex in zip(example_btns, examples):
+        for btn, ex in zip(example_btns, examples, strict=True):
             ev = btn.click(
-                lambda e=ex: (e["text"], e["audience"], _tri_key(e.get("as_doctor")), _tri_key(e.get("named"))),
+                lambda e=ex: (e["text"], e["audience"], _tri_key(e.get("as_doctor")),
+                              _tri_key(e.get("named"))),
                 None, [draft, audience, as_doctor, named], queue=False,
             ).then(on_review, inputs, result_outputs, **review_opts)
             example_events.append(ev)

@@ -202,7 +202,9 @@ class EngineHub:
         except Exception as exc:  # noqa: BLE001 - our engines carry a safe `status` on their errors
             log.warning("warming %s failed: %s", name, exc.__class__.__name__)
             status = getattr(exc, "status", None)
-            return status if isinstance(status, str) else f"unavailable: failed to load ({exc.__class__.__name__})"
+            if isinstance(status, str):
+                return status
+            return f"unavailable: failed to load ({exc.__class__.__name__})"
 
     @staticmethod
     def _progress_callback(state: EngineState) -> Callable[[str, dict], None]:

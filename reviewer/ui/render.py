@@ -65,16 +65,19 @@ def _marks(findings: list[Finding], length: int) -> list[tuple[int, int, int, bo
     return marks
 
 
-def highlight_segments(text: str, findings: list[Finding]) -> tuple[list[tuple[str, str | None]], list[int | None]]:
+Segment = tuple[str, str | None]  # (text, label or None) as gr.HighlightedText takes it
+
+
+def highlight_segments(text: str, findings: list[Finding]) -> tuple[list[Segment], list[int | None]]:
     """Non-overlapping segments for gr.HighlightedText, and which finding each one shows.
 
     Where marks overlap the narrowest wins, and an identifier's own finding wins over the
     jigsaw finding it is a piece of (the jigsaw still owns the pieces nothing else marks)."""
     marks = _marks(findings, len(text))
     cuts = sorted({0, len(text), *(m[0] for m in marks), *(m[1] for m in marks)})
-    segments: list[tuple[str, str | None]] = []
+    segments: list[Segment] = []
     owners: list[int | None] = []
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in zip(cuts, cuts[1:], strict=False):
         cover = [(e - s, piece, SEVERITY_ORDER[findings[i].severity], i)
                  for s, e, i, piece in marks if s <= a and b <= e]
         idx = min(cover)[3] if cover else None
@@ -159,7 +162,8 @@ def error_html(message: str) -> str:
 def detail_html(result: Result, index: int | None) -> str:
     """A finding's message, suggestion, evidence, and the full text of the cited paragraph."""
     if index is None or not (0 <= index < len(result.findings)):
-        return '<div class="rv-detail rv-muted">Select a finding (in the list or the text) to see why it matters and the guidance it cites.</div>'
+        return ('<div class="rv-detail rv-muted">Select a finding (in the list or the text) to see '
+                "why it matters and the guidance it cites.</div>")
     f = result.findings[index]
     corpus = guidance.load()
     para = corpus.get(f.paragraph)
@@ -194,9 +198,9 @@ def compare_rows(result: Result) -> list[list]:
     rows = []
     for i, f in enumerate(result.findings, 1):
         by = set(f.found_by or [f.source])
-        mark = lambda e: "✔ yes" if e in by else "—"  # noqa: E731
-        rows.append([i, f.topic, f.paragraph, _short(f.quote, 60) or "(whole post)",
-                     mark("rules"), mark("semantic"), mark("model"), f.agreement or f"{f.source} only"])
+        marks = ["✔ yes" if e in by else "—" for e in ("rules", "semantic", "model")]
+        rows.append([i, f.topic, f.paragraph, _short(f.quote, 60) or "(whole post)", *marks,
+                     f.agreement or f"{f.source} only"])
     return rows
 
 
@@ -236,11 +240,11 @@ def guidance_html(result: Result) -> str:
                       guidance_rows(result), "No guidance paragraphs were retrieved.", "rv-guidance-table")
 
 
-def diff_segments(before: str, after: str) -> list[tuple[str, str | None]]:
+def diff_segments(before: str, after: str) -> list[Segment]:
     """Word-level diff for gr.HighlightedText: removed words tagged 'removed', new 'added'."""
     a = [m.group(0) for m in _TOKENS.finditer(before)]
     b = [m.group(0) for m in _TOKENS.finditer(after)]
-    out: list[tuple[str, str | None]] = []
+    out: list[Segment] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op == "equal":
             out.append(("".join(a[i1:i2]), None))
@@ -257,10 +261,11 @@ def badge_html(check: RewriteCheck | None, withheld: str | None = None) -> str:
         why = f": {withheld}" if withheld else ""
         return f'<div class="rv-badge rv-badge-none" role="status">No model rewrite{escape(why)}</div>'
     if check.clean:
-        return '<div class="rv-badge rv-badge-ok" role="status">✔ passes re-check — the rules find nothing in it</div>'
+        return ('<div class="rv-badge rv-badge-ok" role="status">'
+                "✔ passes re-check — the rules find nothing in it</div>")
     leaks = "; ".join(
-        f"{r.kind or r.topic} “{_short(r.quote, 40)}” ({r.paragraph})" if r.quote else f"{r.topic} ({r.paragraph})"
-        for r in check.remaining)
+        f"{r.kind or r.topic} “{_short(r.quote, 40)}” ({r.paragraph})" if r.quote
+        else f"{r.topic} ({r.paragraph})" for r in check.remaining)
     return f'<div class="rv-badge rv-badge-leak" role="alert">⚠ still leaks: {escape(leaks)}</div>'
 
 

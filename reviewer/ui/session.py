@@ -25,7 +25,7 @@ POLL = 0.25
 @dataclass
 class Stage:
     result: Result
-    phase: str  # "rules", "waiting", "running", "done"
+    phase: str  # "rules" | "progress" (result unchanged) | "engine" (an engine finished) | "done"
     progress: str  # one line for the banner: what is happening now
     ran: list[str] = field(default_factory=list)  # engines whose findings are in `result`
     notes: dict[str, str] = field(default_factory=dict)  # engine -> why it did not run
@@ -80,7 +80,7 @@ def stages(text: str, ctx: ReviewContext, hub: EngineHub, image: bytes | None = 
         while not state.settled or not hub.retrieval.settled:  # still loading: say so, keep waiting
             if time.perf_counter() - waited > timeout:
                 break
-            yield Stage(result, "waiting", f"{name}: loading model "
+            yield Stage(result, "progress", f"{name}: loading model "
                         f"({time.perf_counter() - waited:.0f} s)…", list(ran), dict(notes),
                         False, time.perf_counter() - t0)
             time.sleep(poll)
@@ -92,7 +92,7 @@ def stages(text: str, ctx: ReviewContext, hub: EngineHub, image: bytes | None = 
         retriever = hub.retriever
         started = time.perf_counter()
         state.activity = ""
-        thread, box = _in_thread(lambda: review(text, ctx, engines=engines, retriever=retriever))
+        thread, box = _in_thread(lambda e=engines, r=retriever: review(text, ctx, engines=e, retriever=r))
         while thread.is_alive():
             if time.perf_counter() - started > timeout:
                 break
@@ -102,7 +102,8 @@ def stages(text: str, ctx: ReviewContext, hub: EngineHub, image: bytes | None = 
             else:
                 activity = f" · {state.activity}" if state.activity else ""
                 line = f"{state.label or name}: reviewing ({took}{activity})…"
-            yield Stage(result, "running", line, list(ran), dict(notes), False, time.perf_counter() - t0)
+            yield Stage(result, "progress", line, list(ran), dict(notes), False,
+                        time.perf_counter() - t0)
             thread.join(poll)
         if thread.is_alive():
             notes[name] = f"timeout after {timeout:.0f} s"
@@ -118,7 +119,7 @@ def stages(text: str, ctx: ReviewContext, hub: EngineHub, image: bytes | None = 
             ran.append(name)
         used = engines
         result = with_image(new, report)
-        yield Stage(result, "running", f"{name}: done", list(ran), dict(notes), False,
+        yield Stage(result, "engine", f"{name}: done", list(ran), dict(notes), False,
                     time.perf_counter() - t0)
     if not used and hub.retriever is not None:  # no engine ran: still show the scored guidance
         result = with_image(review(text, ctx, retriever=hub.retriever), report)

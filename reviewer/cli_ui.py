@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import time
 
 import typer
@@ -47,3 +49,8 @@ def ui(
         pass
     finally:
         running.close()
+    # Everything of ours is cleaned up; skip interpreter teardown, which can hang or abort
+    # while a background thread is still inside torch/faiss/llama native code.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

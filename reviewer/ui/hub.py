@@ -177,10 +177,11 @@ class EngineHub:
             state.phase, state.detail = "unavailable", f"could not start ({exc.__class__.__name__})"
             return
         state.label = _label(state.name, engine)
+        state.engine = engine  # known now so close() can stop it mid-load; used only once ready
         status = self._warm_engine(state.name, engine)
         state.seconds = time.perf_counter() - t0
         if status == "ok":
-            state.engine, state.phase = engine, "ready"
+            state.phase = "ready"
         else:
             state.phase, state.detail = "unavailable", status.removeprefix("unavailable: ")
 
@@ -215,6 +216,16 @@ class EngineHub:
             elif kind == "finding":
                 state.activity = f"finding cites {details.get('paragraph', '?')}"
         return on_event
+
+    def close(self) -> None:
+        """Stop engine workers (the model runs in its own process) so the server exits promptly."""
+        for state in self.states.values():
+            closer = getattr(state.engine, "close", None)
+            if callable(closer):
+                try:
+                    closer()
+                except Exception as exc:  # noqa: BLE001 - shutting down anyway
+                    log.warning("closing %s failed: %s", state.name, exc.__class__.__name__)
 
     # --- what a session uses -------------------------------------------------------------
     def settled(self) -> bool:

@@ -89,6 +89,7 @@ class Running:
 
     def close(self) -> None:
         self.demo.close()
+        self.hub.close()
         shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 

@@ -226,8 +226,8 @@ def table_html(caption: str, headers: list[str], rows: list[list], empty: str, e
         return f'<p class="rv-muted">{escape(empty)}</p>'
     head = "".join(f'<th scope="col">{escape(h)}</th>' for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return (f'<table class="rv-table rv-grid {elem}"><caption>{escape(caption)}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return (f'<div class="rv-scroll"><table class="rv-table rv-grid {elem}"><caption>{escape(caption)}'
+            f"</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
 def compare_html(result: Result) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -26,7 +25,7 @@ def _summary(meta: dict) -> dict:
 
 @index_app.command("build")
 def build(
-    embedder: Optional[str] = EMBEDDER,
+    embedder: str | None = EMBEDDER,
     force: bool = typer.Option(False, "--force", help="Rebuild even if the cache is valid."),
 ) -> None:
     """Build (or verify and reuse) the index and write it to the cache."""
@@ -45,7 +44,7 @@ def build(
 
 @index_app.command("info")
 def info(
-    embedder: Optional[str] = EMBEDDER,
+    embedder: str | None = EMBEDDER,
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Model, dimensions, paragraph count, hash and build time of the cached index."""
@@ -90,7 +89,7 @@ def info(
 @index_app.command("calibrate")
 def calibrate(
     data: Path = typer.Argument(..., help="The labelled dev split (tests/data/dev.jsonl); never the test split."),
-    embedder: Optional[str] = EMBEDDER,
+    embedder: str | None = EMBEDDER,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the thresholds without saving them."),
 ) -> None:
     """Calibrate the semantic engine's per-topic thresholds and save them to index/semantic.json."""

@@ -56,7 +56,11 @@ def _load(path: Path) -> Bank:
     try:
         data = yaml.safe_load(raw)
         entries = [Entry.model_validate(e) for e in data["examples"]]
-    except (yaml.YAMLError, KeyError, TypeError, ValidationError) as exc:
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise DataError(f"example bank is corrupt: {path}: {where}: {first['msg']}") from None
+    except (yaml.YAMLError, KeyError, TypeError) as exc:
         raise DataError(f"example bank is corrupt: {path}: {str(exc).splitlines()[0]}") from None
     ids = set(guidance.load().ids)
     seen: set[str] = set()

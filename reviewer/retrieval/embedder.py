@@ -31,7 +31,7 @@ def default_model_dir() -> Path:
     spec = importlib.util.find_spec(DEFAULT_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise EmbedderUnavailable(f"embedding model package {DEFAULT_PACKAGE} is not installed")
-    return Path(list(spec.submodule_search_locations)[0]) / "model"
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
 def resolve_model_dir(path: str | os.PathLike | None = None) -> Path:

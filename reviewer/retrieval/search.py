@@ -19,10 +19,10 @@ from reviewer.retrieval import sentences, store
 from reviewer.schema import Finding, GuidanceHit
 
 log = logging.getLogger(__name__)
-Mode = Literal["plain", "enriched", "examples"]
+Mode = Literal["plain", "enriched", "examples", "hybrid"]
 BENEFITS = "sm-9"
 DEFAULT_K = 5
-DEFAULT_MODE: Mode = "examples"
+DEFAULT_MODE: Mode = "hybrid"  # best recall@3 on dev (benchmarks/eval_retrieval.py)
 
 
 def query_spans(text: str) -> list[tuple[int, int]]:
@@ -36,8 +36,10 @@ def paragraph_scores(ix: store.Index, sims, mode: Mode = DEFAULT_MODE) -> dict[s
     """Best similarity per paragraph over all query rows of `sims` (n_queries x n_rows).
 
     plain: the paragraph's text; enriched: paragraph + summary + description + examples;
-    examples: the best of the plain paragraph and each of its breach phrasings."""
-    kinds = {"plain": ("paragraph",), "enriched": ("enriched",), "examples": ("paragraph", "breach")}[mode]
+    examples: the best of the plain paragraph and each of its breach phrasings;
+    hybrid: the best of the enriched text and the mean of its 3 closest breach phrasings."""
+    kinds = {"plain": ("paragraph",), "enriched": ("enriched",), "examples": ("paragraph", "breach"),
+             "hybrid": ("enriched",)}[mode]
     best = sims.max(axis=0) if len(sims) else None
     scores: dict[str, float] = {}
     if best is None:
@@ -46,6 +48,13 @@ def paragraph_scores(ix: store.Index, sims, mode: Mode = DEFAULT_MODE) -> dict[s
         for i in ix.positions(kind):
             pid = ix.rows[i].paragraph
             scores[pid] = max(scores.get(pid, -1.0), float(best[i]))
+    if mode == "hybrid":  # enriched text, or the mean of a paragraph's 3 closest phrasings
+        by_para: dict[str, list[float]] = {}
+        for i in ix.positions("breach"):
+            by_para.setdefault(ix.rows[i].paragraph, []).append(float(best[i]))
+        for pid, vals in by_para.items():
+            top = sorted(vals)[-3:]
+            scores[pid] = max(scores.get(pid, -1.0), sum(top) / len(top))
     return scores
 
 

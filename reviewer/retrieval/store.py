@@ -90,10 +90,17 @@ class Index:
 
 def _build(emb: Embedder, key: str) -> Index:
     import faiss
+    import numpy as np
 
     t0 = time.perf_counter()
     rows = documents.rows()
-    vecs = emb.encode([r.text for r in rows])
+    # Vectors of shipped texts already embedded in this process are reused (a rebuild
+    # after a corpus edit re-embeds only what changed); the memo never holds draft text.
+    memo = _vectors.setdefault(emb.model_id, {})
+    todo = [r.text for r in rows if r.text not in memo]
+    for text, vec in zip(todo, emb.encode(todo)):
+        memo[text] = vec
+    vecs = np.stack([memo[r.text] for r in rows]).astype("float32")
     index = faiss.IndexFlatIP(emb.dim)
     index.add(vecs)
     seconds = time.perf_counter() - t0
@@ -169,6 +176,7 @@ def _load_cached(where: Path, key: str) -> Index | None:
 
 _lock = threading.Lock()
 _memo: dict[tuple[str, str], Index] = {}
+_vectors: dict[str, dict[str, object]] = {}  # model id -> shipped text -> vector
 
 
 def load(model: str | os.PathLike | None = None, *, rebuild: bool = False,

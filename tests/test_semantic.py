@@ -1,0 +1,159 @@
+"""The semantic engine: example-bank similarity as a second opinion beside the rules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from reviewer.engines import create
+from reviewer.engines.base import Draft
+from reviewer.errors import InputError
+from reviewer.normalise import normalise
+from reviewer.review import review
+from reviewer.schema import ReviewContext
+
+
+def draft(text: str, **ctx) -> Draft:
+    return Draft(text, normalise(text), ReviewContext(**ctx), [], text)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    e = create("semantic")
+    e.load()
+    assert e.status == "ok", e.status
+    return e
+
+
+def topics(out) -> set[str]:
+    return {f.topic for f in out.findings}
+
+
+# --- no model needed -------------------------------------------------------------
+
+def test_importing_the_engine_loads_no_heavy_library():
+    code = ("import sys\nimport reviewer.engines.semantic as s\ne = s.create()\n"
+            "print([m for m in ('torch', 'sentence_transformers', 'faiss', 'numpy') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stderr[-500:]
+
+
+def test_missing_model_is_reported_not_raised():
+    e = create("semantic", model="/nonexistent/model")
+    out = e.review(draft("Guaranteed results!"))
+    assert out.status.startswith("unavailable: ") and "not a sentence-transformers" in out.status
+    assert out.findings == []
+    result = review("Guaranteed results!", engines=[e])
+    assert result.engines["semantic"].startswith("unavailable: ")
+
+
+def test_thresholds_are_never_calibrated_on_the_test_split(tmp_path):
+    from reviewer.retrieval.calibrate import calibrate
+
+    with pytest.raises(InputError, match="dev split only"):
+        calibrate(tmp_path / "test.jsonl")
+
+
+def test_stored_thresholds_came_from_dev():
+    from reviewer.retrieval import thresholds
+
+    cal = thresholds.load()
+    assert cal["calibrated_on"] == "dev.jsonl"
+    assert set(cal["threshold"]) >= {"advertising", "conflicts", "trust", "anonymity"}
+
+
+def test_roc_auc_matches_a_hand_count():
+    from reviewer.retrieval.calibrate import roc_auc
+
+    assert roc_auc([0.9, 0.8, 0.1, 0.3], [True, True, False, False]) == 1.0
+    assert roc_auc([0.5, 0.5], [True, False]) == 0.5
+    assert roc_auc([0.2, 0.9, 0.4], [True, False, False]) == 0.0
+
+
+# --- with the embedding model ----------------------------------------------------
+
+@pytest.mark.slow
+def test_advertising_breach_is_found_with_a_span_evidence_and_confidence(engine):
+    text = "New clinic open! Guaranteed results or your money back. Book before Friday, only two slots left!"
+    out = engine.review(draft(text))
+    assert out.status == "ok"
+    ads = [f for f in out.findings if f.topic == "advertising"]
+    assert ads, [f.topic for f in out.findings]
+    for f in ads:
+        assert f.source == "semantic" and f.paragraph == "gmp-70" and f.rule == "semantic-advertising"
+        assert f.quote == text[f.start:f.end] and f.quote.strip() == f.quote
+        assert f.evidence.startswith("close to the example") and 0.5 <= f.confidence <= 1.0
+
+
+@pytest.mark.slow
+def test_spans_point_into_the_original_text_after_normalisation(engine):
+    text = "Hi all\u200b! \uff27uaranteed results or your money back at my cl\u0456nic. Book now before it's too late!"
+    out = engine.review(draft(text))
+    assert out.findings
+    for f in out.findings:
+        assert f.quote == text[f.start:f.end]
+
+
+@pytest.mark.slow
+def test_clean_public_health_post_has_no_findings(engine):
+    out = engine.review(draft("Flu jab clinics are open every Saturday in October. Book through the surgery.",
+                              as_doctor=True, named=True))
+    assert out.status == "ok" and out.findings == []
+
+
+@pytest.mark.slow
+def test_anonymity_follows_the_context_like_the_rules(engine):
+    text = "GP here. Flu jab clinics are open this Saturday, please come along."
+    public = engine.review(draft(text, audience="public", as_doctor=True, named=False))
+    assert "anonymity" in topics(public)
+    f = next(f for f in public.findings if f.topic == "anonymity")
+    assert f.paragraph == "sm-17" and f.start is None
+    for ctx in ({"audience": "friends", "as_doctor": True, "named": False},
+                {"audience": "professional", "as_doctor": True, "named": False},
+                {"audience": "public", "as_doctor": True, "named": True}):
+        assert "anonymity" not in topics(engine.review(draft(text, **ctx))), ctx
+
+
+@pytest.mark.slow
+def test_boundaries_never_on_a_professional_forum(engine):
+    text = "Yes I remember you! Your blood results were fine, just take two of the tablets instead of one."
+    assert "boundaries" in topics(engine.review(draft(text, audience="patient", as_doctor=True, named=True)))
+    assert "boundaries" not in topics(engine.review(draft(text, audience="professional", as_doctor=True,
+                                                          named=True)))
+
+
+@pytest.mark.slow
+def test_redirecting_a_patient_is_not_a_boundary_breach(engine):
+    text = ("Thanks for your message. I can't discuss your care on here, please call the surgery "
+            "and book an appointment.")
+    assert "boundaries" not in topics(engine.review(draft(text, audience="patient", as_doctor=True, named=True)))
+
+
+@pytest.mark.slow
+def test_semantic_findings_merge_through_review(engine):
+    text = "Use my code DRJO20 for 20% off the vitamins I recommend to all my patients, link in bio!"
+    result = review(text, ReviewContext(as_doctor=True, named=True), engines=[engine])
+    assert result.engines["semantic"] == "ok"
+    conflicts = [f for f in result.findings if f.topic == "conflicts"]
+    assert conflicts and any("semantic" in f.found_by for f in conflicts)
+    json.loads(result.model_dump_json())  # the contract still serialises
+
+
+@pytest.mark.slow
+def test_concurrent_first_reviews_load_once():
+    from reviewer.retrieval import embedder, store
+
+    e = create("semantic")
+    outs = []
+    threads = [threading.Thread(target=lambda: outs.append(e.review(draft("Guaranteed results!"))))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [o.status for o in outs] == ["ok"] * 4
+    assert len(embedder._loaded) == 1 and len({id(ix) for ix in store._memo.values()}) == len(store._memo)

@@ -66,6 +66,16 @@ MODEL = typer.Option(None, "--model", help="Local model: 'default' (bundled Smol
 BACKEND = typer.Option(None, "--backend", help="Model backend: llama, openai or none.")
 SERVER_URL = typer.Option(None, "--server-url", help="OpenAI-compatible server (on-prem) for --backend openai.")
 MODEL_TIMEOUT = typer.Option(None, "--model-timeout", help="Seconds the model may spend on one draft.")
+SEMANTIC = typer.Option(False, "--semantic", help="Also run the semantic engine (embeddings vs the example bank).")
+
+
+def _semantic_engines(wanted: bool) -> list:
+    """The semantic engine only when asked for: it loads torch and the embedder (seconds)."""
+    if not wanted:
+        return []
+    from reviewer.engines import create
+
+    return [create("semantic")]
 
 
 def _model_engines(skip: bool, **flags) -> list:
@@ -95,14 +105,15 @@ def check(
     backend: Optional[str] = BACKEND,
     server_url: Optional[str] = SERVER_URL,
     model_timeout: Optional[float] = MODEL_TIMEOUT,
+    semantic: bool = SEMANTIC,
 ) -> None:
     """Review one draft. Exit 0 when nothing is found, 1 when there are findings."""
     from reviewer.inputs import read_source
     from reviewer.review import review
 
     text = read_source(source)
-    engines = _model_engines(rules_only, model=model, backend=backend, server_url=server_url,
-                             timeout=model_timeout)
+    engines = _semantic_engines(semantic and not rules_only) + _model_engines(
+        rules_only, model=model, backend=backend, server_url=server_url, timeout=model_timeout)
     retriever = None
     if show_guidance and not rules_only:  # embeddings load only when asked for
         from reviewer.retrieval import Retriever
@@ -133,13 +144,15 @@ def batch(
     backend: Optional[str] = BACKEND,
     server_url: Optional[str] = SERVER_URL,
     model_timeout: Optional[float] = MODEL_TIMEOUT,
+    semantic: bool = SEMANTIC,
 ) -> None:
     """Review one draft per JSONL line; write one JSON result per line, in order."""
     from reviewer import batch as batch_mod
     from reviewer.review import review
 
-    engines = _model_engines(rules_only, model=model, backend=backend, server_url=server_url,
-                             timeout=model_timeout)  # created once: the model stays loaded
+    engines = _semantic_engines(semantic and not rules_only) + _model_engines(
+        rules_only, model=model, backend=backend, server_url=server_url,
+        timeout=model_timeout)  # created once: the model stays loaded
 
     if source == "-":
         if sys.stdin is None or sys.stdin.closed:
@@ -180,6 +193,7 @@ def eval_cmd(
     backend: Optional[str] = BACKEND,
     server_url: Optional[str] = SERVER_URL,
     model_timeout: Optional[float] = MODEL_TIMEOUT,
+    semantic: bool = SEMANTIC,
 ) -> None:
     """Precision/recall/F1 per topic, macro-F1, identifier spans, clean false-flag rate."""
     from reviewer.evaluate import evaluate, load_labelled
@@ -189,7 +203,8 @@ def eval_cmd(
     rows = load_labelled(data)
     flags = dict(model=model, backend=backend, server_url=server_url, timeout=model_timeout)
     # A model flag asks for the model even though eval scores rules only by default.
-    engines = _model_engines(rules_only and all(v is None for v in flags.values()), **flags)
+    engines = _semantic_engines(semantic or not rules_only) + _model_engines(
+        rules_only and all(v is None for v in flags.values()), **flags)
     report = evaluate(rows, lambda item: review(item.text, item.context(), id=str(item.id),
                                                 engines=engines),
                       engines=("rules",) + tuple(e.name for e in engines))

@@ -157,3 +157,14 @@ def test_concurrent_first_reviews_load_once():
         t.join()
     assert [o.status for o in outs] == ["ok"] * 4
     assert len(embedder._loaded) == 1 and len({id(ix) for ix in store._memo.values()}) == len(store._memo)
+
+
+@pytest.mark.slow
+def test_cli_check_semantic_reports_the_engine():
+    proc = subprocess.run([sys.executable, "-m", "reviewer", "check", "-", "--semantic", "-f", "json"],
+                          input="Guaranteed results or your money back, book before Friday!",
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr[-800:]
+    result = json.loads(proc.stdout)
+    assert result["engines"]["semantic"] == "ok"
+    assert any("semantic" in f["found_by"] and f["topic"] == "advertising" for f in result["findings"])

@@ -121,8 +121,8 @@ class Worker:
             llm.reset()
             llm.eval(static)
             self.prefixes[key] = (list(static), llm.save_state())
-        else:
-            llm.load_state(cached[1])
+        elif llm.n_tokens != len(static) or list(llm.input_ids[: len(static)]) != static:
+            llm.load_state(cached[1])  # (normally already there: restored after each request)
         return len(static)
 
     def _grammar(self, schema: dict | None):

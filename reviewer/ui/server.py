@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,9 +88,16 @@ class Running:
     demo: object
     hub: object
 
-    def close(self) -> None:
-        self.demo.close()
-        self.hub.close()
+    def close(self, wait: float = 10.0) -> None:
+        """Engines first (a running model keeps its event's stream, and so the server, open),
+        then the server; never wait more than `wait` seconds. The temp dir goes regardless."""
+        def stop() -> None:
+            self.hub.close()
+            self.demo.close()
+
+        stopper = threading.Thread(target=stop, name="reviewer-stop", daemon=True)
+        stopper.start()
+        stopper.join(wait)
         shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 

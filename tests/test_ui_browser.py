@@ -367,6 +367,12 @@ def test_review_in_browser_with_engines(browser, tmp_path):
             assert page.locator("#rv-verdict .rv-progress").count() == 0
             assert "Jones" in page.locator("#rv-highlights").inner_text()
             stopped = True
+        # A new review while another is still running: the newer one wins, and the older
+        # run never overwrites it.
+        page.get_by_label("Your draft").fill("Saw Mrs Brown in bed 6 today, so sad")
+        page.locator("#rv-review").click()
+        page.wait_for_function("document.querySelector('#rv-highlights').innerText.includes('Brown')",
+                               timeout=30_000)
         page.get_by_label("Your draft").fill("Saw Mrs Smith in clinic, NHS no 943 476 5919")
         page.locator("#rv-review").click()
         try:
@@ -374,8 +380,11 @@ def test_review_in_browser_with_engines(browser, tmp_path):
                 "document.querySelector('#rv-highlights').innerText.includes('Smith')", timeout=30_000)
         except Exception:
             _shot(page, tmp_path, "ui-engines-after-stop-FAILED.png")
-            raise AssertionError("after Stop, a new review showed nothing: "
+            raise AssertionError("a new review showed nothing: "
                                  + page.locator("#rv-verdict").inner_text()) from None
+        time.sleep(3)  # the older run had its chance to (wrongly) write over the page
+        assert "Brown" not in page.locator("#rv-highlights").inner_text()
+        assert "Smith" in page.locator("#rv-highlights").inner_text()
         bad = _non_loopback(requests)
         _record("with_engines", {"requests": len(requests), "non_loopback": len(bad),
                                  "engines_line": engines, "status": status.inner_text(),

@@ -91,6 +91,10 @@ def build(hub: EngineHub) -> gr.Blocks:
                    delete_cache=(60, 120)) as demo:
         session = gr.State(None)  # {"result": Result, "text": str, "ctx": ReviewContext, "owners": [...]}
         photo = gr.State(None)  # the uploaded photo's bytes, in memory only
+        # Which review of this session is current. Only ever mutated in place (never an
+        # output), so every handler of the session sees the same dict: a newer review or
+        # Stop retires the older run at its next progress tick, whatever Gradio's cancel does.
+        runs = gr.State({"current": 0})
 
         with gr.Row(elem_classes="rv-header"):
             gr.HTML(label="About this page", value=(
@@ -196,12 +200,16 @@ def build(hub: EngineHub) -> gr.Blocks:
                 state,
             )
 
-        def on_review(text, audience_v, as_doctor_v, named_v, photo_bytes):
+        def on_review(text, audience_v, as_doctor_v, named_v, photo_bytes, run):
+            run["current"] += 1
+            mine = run["current"]
             try:
                 ctx = _context(audience_v, as_doctor_v, named_v)
                 labels = _labels(hub)
                 first = True
                 for stage in stages(text or "", ctx, hub, photo_bytes):
+                    if run["current"] != mine:  # superseded by a newer review or stopped
+                        return
                     engines_text = render.engines_line(stage.result, stage.ran, stage.notes, labels)
                     if stage.phase == "progress":  # same result: only the banner's progress line
                         yield (render.verdict_html(stage.result, engines_text, stage.progress),
@@ -236,7 +244,8 @@ def build(hub: EngineHub) -> gr.Blocks:
             check = recheck(edited, state["ctx"], "rewrite")
             return render.badge_html(check), render.diff_segments(state["text"], edited)
 
-        def on_stop(state):
+        def on_stop(state, run):
+            run["current"] += 1
             if not state:
                 return render.idle_html(hub.summary())
             return render.verdict_html(state["result"], "stopped: showing the result so far", "")
@@ -256,12 +265,14 @@ def build(hub: EngineHub) -> gr.Blocks:
             return ("", None, "", render.idle_html(hub.summary()), [], gr.update(choices=[], value=None),
                     render.detail_html(EMPTY, None), None)
 
-        inputs = [draft, audience, as_doctor, named, photo]
+        inputs = [draft, audience, as_doctor, named, photo, runs]
         # Progress is in the banner; Gradio's own overlay would hide the rules answer meanwhile.
-        review_opts = {"concurrency_id": "review", "show_progress": "hidden"}
+        # "multiple": a click while an older review is still pending is never dropped (the
+        # older run retires itself, see `runs`).
+        review_opts = {"concurrency_id": "review", "show_progress": "hidden", "trigger_mode": "multiple"}
         review_event = review_btn.click(on_review, inputs, result_outputs, **review_opts)
         submit_event = draft.submit(on_review, inputs, result_outputs, **review_opts)
-        stop_btn.click(on_stop, [session], [banner], cancels=[review_event, submit_event],
+        stop_btn.click(on_stop, [session, runs], [banner], cancels=[review_event, submit_event],
                        queue=False)
         example_events = []
         for btn, ex in zip(example_btns, examples, strict=True):

@@ -113,8 +113,11 @@ def start(host: str = "127.0.0.1", port: int | None = None, *, rules_only: bool 
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
+    from reviewer.review import review
     from reviewer.ui.app import build
-    from reviewer.ui.hub import EngineHub
+    from reviewer.ui.hub import WARM_TEXT, EngineHub
+
+    review(WARM_TEXT)  # compile the rule packs now (~3 s cold), not on the first user's click
 
     hub = EngineHub(rules_only_reason="started with --rules-only" if rules_only else None).start()
     demo = build(hub)

@@ -215,6 +215,7 @@ def main(argv=None) -> int:
             "valid_model_findings": sum(r["valid_findings"] for r in cached["runs"]),
             "dropped": _sum_dropped(cached["runs"]),
         }
+        _write(args.out, report)  # partial results survive an interrupted run
     n_eval = args.eval_drafts if args.eval_drafts >= 0 else (0 if args.quick else 40)
     if n_eval:
         s = Settings(**{**base.__dict__, "threads": thread_counts[0], "rewrite": True,
@@ -222,10 +223,14 @@ def main(argv=None) -> int:
         report["eval"] = eval_subset(rows[:n_eval], s)
     report["bench_process_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     report["load_average_after"] = machine.load_average()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    _write(args.out, report)
     print(json.dumps(report))
     return 0
+
+
+def _write(path: Path, report: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1), encoding="utf-8")
 
 
 def _sum_dropped(runs) -> dict:

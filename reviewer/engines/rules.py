@@ -80,7 +80,7 @@ class _Scan:
         starts, ends = self._spans(cond)
         if not starts:
             return False
-        own = parts or [(start, end)]
+        own = [(start, end)] if parts is None else parts
 
         def outside(s: int, e: int) -> bool:
             return not any(a <= s and e <= b for a, b in own)
@@ -149,7 +149,9 @@ def _conditions_hold(rule: Rule, scan: _Scan, start: int | None, end: int | None
                      pieces: list[Candidate] = ()) -> bool:
     s = start if start is not None else 0
     e = end if end is not None else len(scan.view.text)
-    parts = [(p.start, p.end) for p in pieces] or None
+    # A context-only rule's "match" is its first cue: no span of the text is its own, so no cue
+    # is discounted (otherwise `requires` needed two cues and `unless` could never hold).
+    parts = [] if rule.spec.context_only else ([(p.start, p.end) for p in pieces] or None)
     if not all(scan.holds(c, s, e, parts) for c in rule.requires):
         return False
     return not any(scan.holds(c, s, e, parts) for c in rule.unless)

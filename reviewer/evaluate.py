@@ -116,7 +116,7 @@ def evaluate(rows: Iterable[Labelled], review_one: Callable[[BatchInput], Result
     span_kinds: dict[str, PRF] = {}
     clean_total = clean_flagged = 0
     flagged_ids: list[str] = []
-    rewrite_checked = rewrite_clean = 0
+    rewrite_checked = rewrite_clean = no_confidential_left = 0
     n = 0
     started = time.perf_counter()
     for row in rows:
@@ -143,6 +143,9 @@ def evaluate(rows: Iterable[Labelled], review_one: Callable[[BatchInput], Result
         if result.findings:
             rewrite_checked += 1
             rewrite_clean += result.rewrite_check.clean
+            # Redaction only removes identifiers: conduct findings (an insult, an advert) are
+            # expected to remain, so also count texts with no confidentiality finding left.
+            no_confidential_left += all(r.topic != "confidentiality" for r in result.rewrite_check.remaining)
     elapsed = time.perf_counter() - started
 
     def engine_report(s: EngineScores) -> dict:
@@ -165,6 +168,9 @@ def evaluate(rows: Iterable[Labelled], review_one: Callable[[BatchInput], Result
                   "false_flag_rate": round(clean_flagged / clean_total, 3) if clean_total else 0.0,
                   "flagged_ids": flagged_ids[:20]},
         "rewrite_check": {"checked": rewrite_checked, "clean": rewrite_clean,
-                          "pass_rate": round(rewrite_clean / rewrite_checked, 3) if rewrite_checked else 0.0},
+                          "pass_rate": round(rewrite_clean / rewrite_checked, 3) if rewrite_checked else 0.0,
+                          "no_confidentiality_left": no_confidential_left,
+                          "no_confidentiality_left_rate": round(no_confidential_left / rewrite_checked, 3)
+                          if rewrite_checked else 0.0},
     }
     return report

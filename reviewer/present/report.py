@@ -30,7 +30,8 @@ def render_eval(report: dict, console: Console, rows=None) -> None:
     console.print(f"clean drafts flagged: {cl['flagged']}/{cl['drafts']} "
                   f"(false-flag rate {cl['false_flag_rate']:.3f})")
     rc = report["rewrite_check"]
-    console.print(f"redaction/rewrite re-check pass rate: {rc['pass_rate']:.3f} ({rc['clean']}/{rc['checked']})")
+    console.print(f"redaction/rewrite re-check pass rate: {rc['pass_rate']:.3f} ({rc['clean']}/{rc['checked']}); "
+                  f"no confidentiality finding left: {rc['no_confidentiality_left_rate']:.3f}")
     un = report["union"]
     console.print("most frequent misses: " + ", ".join(
         f"{t} x{v['count']} ({' '.join(v['ids'][:5])})" for t, v in un["top_misses"].items()))

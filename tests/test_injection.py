@@ -36,6 +36,7 @@ def _params():
     return [pytest.param(r, id=r["id"], marks=[pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[
         r["technique"]])] if r["technique"] in KNOWN_GAPS else []) for r in ROWS]
 SCHEMA = json_schema()
+VERDICT_RANK = {"ok": 0, "revise": 1, "do-not-post": 2}
 
 
 def lost_findings(row: dict, findings: list[Finding], by: str = "topic") -> list[str]:
@@ -136,24 +137,39 @@ def test_a_model_that_obeys_the_injection_changes_nothing_that_matters(row):
     assert result.rewrite is None or result.rewrite_check.clean  # no leaking rewrite passes
 
 
+# The bundled model reads one draft per technique family below that tests/test_model_llama.py
+# does not already try (each review is seconds of CPU on one thread); REVIEWER_INJECTION_ALL=1
+# runs the whole corpus. Settings as there: one thread, short generations, findings only.
+MODEL_SAMPLE = ("chatml", "close-tags", "html-hidden", "cite-benefits", "homoglyph-ignore",
+                "zero-width-ignore", "unicode-tags", "rtl-override")
+
+
 @pytest.mark.slow
 def test_bundled_model_on_the_injection_corpus():
-    """The real bundled GGUF reads every injection draft: its output is schema-valid or
-    dropped, and no rules finding is lost whatever it makes of the instructions."""
-    from reviewer.engines.model import create
+    """The real bundled GGUF reads injection drafts: it answers (within a generous timeout),
+    its output is verified or dropped, no rules finding is lost, the verdict stays."""
+    import os
 
-    engine = create(similarity=None)  # bundled model; no embedder (keeps torch out)
-    statuses = []
+    from reviewer.engines.model import create
+    from reviewer.engines.model.output import citable
+
+    rows = ROWS if os.environ.get("REVIEWER_INJECTION_ALL") else [
+        next(r for r in ROWS if r["technique"] == t) for t in MODEL_SAMPLE]
+    engine = create(similarity=None, threads=1, timeout=600.0, max_tokens=160, rewrite=False)
     try:
-        for row in ROWS:
+        for row in rows:
+            rules_only = review(row["text"])
             result = review(row["text"], id=row["id"], engines=[engine])
-            Result.model_validate_json(result.model_dump_json())
+            assert result.engines["model"] in (
+                "ok", "unavailable: model output cut off at the token limit"), result.engines
             jsonschema.validate(json.loads(result.model_dump_json()), SCHEMA)
             assert result.verdict != "ok", row["id"]
+            assert VERDICT_RANK[result.verdict] >= VERDICT_RANK[rules_only.verdict]
             if row["technique"] not in KNOWN_GAPS:
                 assert lost_findings(row, result.findings) == [], row["id"]
-            assert result.rewrite is None or result.rewrite_check.clean, row["id"]
-            statuses.append(result.engines["model"])
+            for f in result.findings:
+                assert row["text"][f.start:f.end] == f.quote
+                if f.source == "model":
+                    assert citable()[f.paragraph] == f.topic
     finally:
         engine.close()
-    assert statuses.count("ok") >= len(ROWS) // 2, statuses  # the model really ran

@@ -79,7 +79,9 @@ def large(name: str) -> bytes:
         return out[: out.rfind(b"\xf0", 0, 1_000_000)]  # cut at a character boundary
     if name == "text-1mb-paste.txt":
         words = DRAFT.split() + ["the", "and", "on", "call", "today", "team", "\n"]
-        return " ".join(rng.choice(words) for _ in range(200_000)).encode()[:1_000_000]
+        tail = b" END-OF-PASTE"  # shows the whole paste was read, not a prefix
+        body = " ".join(rng.choice(words) for _ in range(300_000)).encode()
+        return body[: 1_000_000 - len(tail)] + tail
     if name == "bad-too-long.txt":  # over the 2 M character limit
         return b"word " * 500_000
     raise KeyError(name)

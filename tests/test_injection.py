@@ -24,12 +24,10 @@ DATA = Path(__file__).parent / "data" / "injection.jsonl"
 with DATA.open(encoding="utf-8") as fh:  # file iteration splits on "\n" only (drafts hold U+2028)
     ROWS = [json.loads(line) for line in fh if line.strip()]
 IDS = [r["id"] for r in ROWS]
-# Known gaps, strict: they fail loudly once fixed. The rule packs trust a `not_a_patient` cue
-# anywhere in the draft, so "treat every identifier below as fictional" silences the named-
-# patient, patient-detail and jigsaw rules (the NHS number / GPS findings and so the verdict
-# survive). For the rule-pack owners: scope that cue (`within`) or ignore it beside a name.
-KNOWN_GAPS = {"markdown-heading": "not_a_patient cue ('fictional') anywhere silences "
-                                  "patient-identifier, patient-detail and jigsaw"}
+# Known gaps, strict: they fail loudly once fixed. (Empty since the rule packs stopped
+# trusting a "fictional" cue anywhere in the draft: "treat every identifier below as
+# fictional" used to silence the named-patient, patient-detail and jigsaw rules.)
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _params():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -43,6 +44,15 @@ class FakeEngine:
         return EngineOutput(findings=found, rewrite="Busy week on the wards." if self.name == "model" else None)
 
 
+def until(it, predicate, seconds: float = 20.0) -> bool:
+    """Pull stages until one satisfies `predicate` (deadline-based, so a loaded CI is fine)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate(next(it)):
+            return True
+    return False
+
+
 def hub_with(engines: dict, fail: dict | None = None) -> EngineHub:
     def factory(name):
         if fail and name in fail:
@@ -66,7 +76,7 @@ def test_rules_result_comes_first_while_a_slow_engine_runs():
     progress = [next(it) for _ in range(20)]  # the engine is still blocked: progress, not a hang
     assert all(p.phase == "progress" and not p.final for p in progress)
     assert all(p.result is first.result for p in progress)  # nothing new to render yet
-    assert "model (SmolLM2-135M): reviewing (0 s)…" in [p.progress for p in progress]
+    assert any(p.progress.startswith("model (SmolLM2-135M): reviewing (") for p in progress)
     gate.set()
     rest = list(it)
     final = rest[-1]
@@ -214,9 +224,9 @@ def test_a_second_session_waiting_for_a_busy_engine_is_told_so():
     first = stages(DRAFT, CTX, hub, poll=0.01)
     second = stages("Saw Mr Jones in clinic today", CTX, hub, poll=0.01)
     next(first)
-    assert any("reviewing" in next(first).progress for _ in range(50))  # first holds the engine
+    assert until(first, lambda st: "reviewing" in st.progress)  # the first session holds the engine
     assert next(second).phase == "rules"  # rules answer at once, whatever the engine is doing
-    assert any("model: busy with another review, waiting" in next(second).progress for _ in range(50))
+    assert until(second, lambda st: "model: busy with another review, waiting" in st.progress)
     gate.set()
     a, b = list(first)[-1], list(second)[-1]
     assert a.ran == b.ran == ["rules", "model"]

@@ -121,7 +121,10 @@ def test_anonymity_follows_the_context_like_the_rules(engine):
 @pytest.mark.slow
 def test_boundaries_never_on_a_professional_forum(engine):
     text = "Yes I remember you! Your blood results were fine, just take two of the tablets instead of one."
-    assert "boundaries" in topics(engine.review(draft(text, audience="patient", as_doctor=True, named=True)))
+    patient = engine.scores(draft(text, audience="patient", as_doctor=True, named=True))
+    forum = engine.scores(draft(text, audience="professional", as_doctor=True, named=True))
+    assert patient.topic["boundaries"] > 0.4  # scored, and close to the bank's sm-11 phrasings
+    assert "boundaries" not in forum.topic
     assert "boundaries" not in topics(engine.review(draft(text, audience="professional", as_doctor=True,
                                                           named=True)))
 

@@ -23,14 +23,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-import machine  # noqa: E402
+import machine
 
-from reviewer.engines.model import output, prompts  # noqa: E402
-from reviewer.engines.model.backends.llama_worker import Worker  # noqa: E402
-from reviewer.engines.model.config import Settings  # noqa: E402
-from reviewer.engines.model.engine import ModelEngine  # noqa: E402
-from reviewer.evaluate import load_labelled  # noqa: E402
-from reviewer.review import review  # noqa: E402
+from reviewer.engines.model import output, prompts
+from reviewer.engines.model.backends.llama_worker import Worker
+from reviewer.engines.model.config import Settings
+from reviewer.engines.model.engine import ModelEngine
+from reviewer.evaluate import load_labelled
+from reviewer.review import review
 
 
 def median(xs):
@@ -87,19 +87,21 @@ def raw_runs(texts, settings: Settings) -> dict:
     load = time.perf_counter() - t0
     grammar = LlamaGrammar.from_json_schema(json.dumps(output.review_schema()), verbose=False)
     rows = []
+    drafts = []
+
+    class Capture:
+        """Keeps the Draft the pipeline builds, so the raw run sees the engine's exact prompt."""
+
+        name = "model"
+
+        def review(self, draft):
+            from reviewer.engines.base import EngineOutput
+            drafts.append(draft)
+            return EngineOutput()
+
     for text in texts:
-        drafts = []
-
-        class Capture:
-            name = "model"
-
-            def review(self, draft):
-                from reviewer.engines.base import EngineOutput
-                drafts.append(draft)
-                return EngineOutput()
-
         review(text, engines=[Capture()])
-        msgs = prompts.review_messages(drafts[0])
+        msgs = prompts.review_messages(drafts[-1])
         tokens, _, stop = w._tokens(msgs.messages, msgs.static_chars)
         for label, g in (("grammar", grammar), ("free", None)):
             w.llm.reset()

@@ -21,9 +21,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from reviewer.evaluate import load_labelled  # noqa: E402
-from reviewer.retrieval import embedder  # noqa: E402
-from reviewer.review import review  # noqa: E402
+from reviewer.evaluate import load_labelled
+from reviewer.retrieval import embedder
+from reviewer.review import review
 
 
 def main(argv=None) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -67,9 +66,9 @@ def _size(n: int) -> str:
 
 
 def doctor(
-    model: Optional[str] = typer.Option(None, "--model", help="'default', PATH.gguf or 'none'."),
-    backend: Optional[str] = typer.Option(None, "--backend", help="llama, openai or none."),
-    server_url: Optional[str] = typer.Option(None, "--server-url", help="OpenAI-compatible server URL."),
+    model: str | None = typer.Option(None, "--model", help="'default', PATH.gguf or 'none'."),
+    backend: str | None = typer.Option(None, "--backend", help="llama, openai or none."),
+    server_url: str | None = typer.Option(None, "--server-url", help="OpenAI-compatible server URL."),
     load: bool = typer.Option(True, "--load/--no-load", help="Try loading the model (or reaching the server)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:

@@ -20,7 +20,7 @@ def run(*args: str, stdin: str | None = None, env: dict | None = None) -> subpro
         if not env or var not in env:
             full_env.pop(var, None)
     return subprocess.run([sys.executable, "-m", "reviewer", *args], input=stdin, text=True,
-                          capture_output=True, timeout=900, env=full_env)
+                          capture_output=True, timeout=900, env=full_env, check=False)
 
 
 def test_missing_model_says_rules_only_and_why(tmp_path):

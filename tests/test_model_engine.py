@@ -193,7 +193,7 @@ def test_model_findings_merge_and_invalid_ones_are_counted():
     bad = {**good, "quote": "Mr Invented Person"}
     eng = engine(findings_json(good, tone, bad), CLEAN_REWRITE)
     result = review(INJECTION, engines=[eng])
-    name = [f for f in result.findings if f.quote == "Mrs Jane Smith"][0]
+    name = next(f for f in result.findings if f.quote == "Mrs Jane Smith")
     assert name.found_by == ["rules", "model"] and name.agreement == "both"
     [model_only] = [f for f in result.findings if f.source == "model"]
     assert model_only.agreement == "model only" and model_only.paragraph == "sm-15"

@@ -18,4 +18,4 @@ def create(*, settings: Settings | None = None, similarity=..., on_event=None, *
     return ModelEngine(settings or resolve(**options), similarity=similarity, on_event=on_event)
 
 
-__all__ = ["create", "Settings", "resolve"]
+__all__ = ["Settings", "create", "resolve"]

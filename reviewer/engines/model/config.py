@@ -62,7 +62,7 @@ def bundled_model() -> Path:
     spec = importlib.util.find_spec(BUNDLED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         return Path(f"<{BUNDLED_PACKAGE} not installed>") / BUNDLED_FILE
-    return Path(list(spec.submodule_search_locations)[0]) / BUNDLED_FILE
+    return Path(next(iter(spec.submodule_search_locations))) / BUNDLED_FILE
 
 
 def physical_cores() -> int:

@@ -52,6 +52,8 @@ def run(part: str, quick: bool, timeout: float = 3600) -> dict:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return {"error": f"{script.name} did not finish within {timeout:.0f} s"}
+        if proc.returncode < 0:
+            return {"error": f"{script.name} was stopped by signal {-proc.returncode}"}
         if proc.returncode != 0:
             return {"error": f"{script.name} exited {proc.returncode}: {proc.stderr.strip()[-400:]}"}
         if out_file.exists():

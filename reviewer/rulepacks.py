@@ -22,18 +22,11 @@ from reviewer import guidance, paths
 from reviewer.errors import RuleError
 from reviewer.patterns import compile_pattern, phrase_pattern
 from reviewer.recognisers import PatternRecogniser, registry
-from reviewer.schema import TOPICS, Audience, ReviewContext, Severity
+from reviewer.schema import TOPICS, Audience, DraftInput, Severity
 
 
-class Example(BaseModel):
+class Example(DraftInput):
     model_config = ConfigDict(extra="forbid")
-    text: str
-    audience: Audience = "public"
-    as_doctor: bool | None = None
-    named: bool | None = None
-
-    def context(self) -> ReviewContext:
-        return ReviewContext(audience=self.audience, as_doctor=self.as_doctor, named=self.named)
 
 
 def _coerce_examples(items: list[Any]) -> list[Example]:

@@ -129,11 +129,9 @@ class Result(BaseModel):
     error: str | None = None  # batch: why this line could not be reviewed
 
 
-class BatchInput(BaseModel):
-    """One line of `reviewer batch` input; unknown keys (e.g. labels) are ignored."""
+class DraftInput(BaseModel):
+    """A draft with its review context, as users write it (batch lines, rule examples)."""
 
-    model_config = ConfigDict(extra="ignore")
-    id: str | int | None = None
     text: str
     audience: Audience = "public"
     as_doctor: bool | None = None
@@ -141,6 +139,13 @@ class BatchInput(BaseModel):
 
     def context(self) -> ReviewContext:
         return ReviewContext(audience=self.audience, as_doctor=self.as_doctor, named=self.named)
+
+
+class BatchInput(DraftInput):
+    """One line of `reviewer batch` input; unknown keys (e.g. labels) are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: str | int | None = None
 
 
 def verdict_for(findings: list[Finding]) -> Verdict:

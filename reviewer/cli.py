@@ -92,6 +92,12 @@ def _model_engines(skip: bool, **flags) -> list:
     return [create("model", **flags)]
 
 
+def _engines(semantic: bool, skip_model: bool, *, model, backend, server_url, timeout) -> list:
+    """The optional engines a command runs, created once so models stay loaded across drafts."""
+    return _semantic_engines(semantic) + _model_engines(
+        skip_model, model=model, backend=backend, server_url=server_url, timeout=timeout)
+
+
 @app.command()
 def check(
     source: str = typer.Argument(..., help="File with the draft, or - for standard input."),
@@ -112,8 +118,8 @@ def check(
     from reviewer.review import review
 
     text = read_source(source)
-    engines = _semantic_engines(semantic and not rules_only) + _model_engines(
-        rules_only, model=model, backend=backend, server_url=server_url, timeout=model_timeout)
+    engines = _engines(semantic and not rules_only, rules_only, model=model, backend=backend,
+                       server_url=server_url, timeout=model_timeout)
     retriever = None
     if show_guidance and not rules_only:  # embeddings load only when asked for
         from reviewer.retrieval import Retriever
@@ -150,9 +156,8 @@ def batch(
     from reviewer import batch as batch_mod
     from reviewer.review import review
 
-    engines = _semantic_engines(semantic and not rules_only) + _model_engines(
-        rules_only, model=model, backend=backend, server_url=server_url,
-        timeout=model_timeout)  # created once: the model stays loaded
+    engines = _engines(semantic and not rules_only, rules_only, model=model, backend=backend,
+                       server_url=server_url, timeout=model_timeout)
 
     if source == "-":
         if sys.stdin is None or sys.stdin.closed:
@@ -203,8 +208,8 @@ def eval_cmd(
     rows = load_labelled(data)
     flags = dict(model=model, backend=backend, server_url=server_url, timeout=model_timeout)
     # A model flag asks for the model even though eval scores rules only by default.
-    engines = _semantic_engines(semantic or not rules_only) + _model_engines(
-        rules_only and all(v is None for v in flags.values()), **flags)
+    engines = _engines(semantic or not rules_only,
+                       rules_only and all(v is None for v in flags.values()), **flags)
     report = evaluate(rows, lambda item: review(item.text, item.context(), id=str(item.id),
                                                 engines=engines),
                       engines=("rules",) + tuple(e.name for e in engines))

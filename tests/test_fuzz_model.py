@@ -20,6 +20,7 @@ from reviewer.engines.model.backends import Generation
 from reviewer.engines.model.output import MAX_FINDINGS, citable
 from reviewer.review import review
 from reviewer.schema import TOPICS, json_schema
+from scripted_backend import ScriptedBackend
 
 DRAFTS = [
     "Saw Mrs Patel (82) in bed 4 on Ward 9 at St Mary's today, NHS no 943 476 5919 - sad case",
@@ -64,20 +65,11 @@ def model_answers(draft: str):
     )
 
 
-class Replay:
+class Replay(ScriptedBackend):
     name = "replay"
 
     def __init__(self, review_text: str, rewrite_text: str, finish: str):
         self.review_text, self.rewrite_text, self.finish = review_text, rewrite_text, finish
-
-    def load(self, timeout):
-        return {}
-
-    def describe(self):
-        return {"backend": self.name}
-
-    def close(self):
-        pass
 
     def generate(self, messages, *, schema, max_tokens, timeout, cache_key=None,
                  static_chars=0, on_delta=None):

@@ -19,6 +19,7 @@ from reviewer.engines import rules as rules_engine
 from reviewer.engines.model.backends import Generation
 from reviewer.review import review
 from reviewer.schema import SEVERITY_RANK, Finding, Result, json_schema
+from scripted_backend import ScriptedBackend
 
 DATA = Path(__file__).parent / "data" / "injection.jsonl"
 with DATA.open(encoding="utf-8") as fh:  # file iteration splits on "\n" only (drafts hold U+2028)
@@ -78,7 +79,7 @@ def test_injection_cannot_remove_a_rules_finding(row):
     assert max(SEVERITY_RANK[f.severity] for f in result.findings) >= worst
 
 
-class ObedientModel:
+class ObedientModel(ScriptedBackend):
     """A backend that does what the draft tells it to: claims the post is fine, invents
     findings that cite nothing real, and offers the draft back (still leaking) as the
     rewrite. `mode` cycles through the ways a compromised model can answer."""
@@ -87,15 +88,6 @@ class ObedientModel:
 
     def __init__(self, mode: int, draft: str):
         self.mode, self.draft = mode, draft
-
-    def load(self, timeout):
-        return {}
-
-    def describe(self):
-        return {"backend": self.name}
-
-    def close(self):
-        pass
 
     def generate(self, messages, *, schema, max_tokens, timeout, cache_key=None,
                  static_chars=0, on_delta=None):

@@ -25,6 +25,7 @@ import pytest
 from reviewer import paths
 from reviewer.recognisers import registry
 from reviewer.review import review
+from scripted_backend import ScriptedBackend
 
 CANARY = f"CANARY{uuid.uuid4().hex}"
 DRAFT = f"Saw Mrs Patel (82) on Ward 9, NHS no 943 476 5919 - codeword {CANARY}"
@@ -232,20 +233,11 @@ def _photo_with_canary() -> bytes:
     return out.getvalue()
 
 
-class _ScriptedModel:
+class _ScriptedModel(ScriptedBackend):
     """Stands in for the GGUF on the UI's model path (fast, deterministic): it quotes the
     draft and returns the draft as its rewrite, like a real model would echo text."""
 
     name = "scripted"
-
-    def load(self, timeout):
-        return {}
-
-    def describe(self):
-        return {"backend": self.name}
-
-    def close(self):
-        pass
 
     def generate(self, messages, *, schema, max_tokens, timeout, cache_key=None,
                  static_chars=0, on_delta=None):

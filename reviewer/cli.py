@@ -112,12 +112,19 @@ def check(
     server_url: Optional[str] = SERVER_URL,
     model_timeout: Optional[float] = MODEL_TIMEOUT,
     semantic: bool = SEMANTIC,
+    image: Optional[Path] = typer.Option(
+        None, "--image", help="A photo to post with the draft: its GPS/place/time metadata is checked (sm-8c)."),
+    strip_image: Optional[Path] = typer.Option(
+        None, "--strip-image", help="With --image: write a copy without any metadata to this new file."),
 ) -> None:
     """Review one draft. Exit 0 when nothing is found, 1 when there are findings."""
     from reviewer.inputs import read_source
     from reviewer.review import review
 
+    if strip_image is not None and image is None:
+        raise ReviewerError("--strip-image needs --image PHOTO")
     text = read_source(source)
+    photo = _read_photo(image) if image is not None else None
     engines = _engines(semantic and not rules_only, rules_only, model=model, backend=backend,
                        server_url=server_url, timeout=model_timeout)
     retriever = None
@@ -126,6 +133,12 @@ def check(
 
         retriever = Retriever()
     result = review(text, _context(audience, as_doctor, named), engines=engines, retriever=retriever)
+    if photo is not None:
+        from reviewer.image import attach, inspect_image
+
+        result = attach(result, inspect_image(photo))
+        if strip_image is not None:
+            _write_stripped(photo, strip_image)
     if retriever is not None and retriever.error:
         err.print(f"reviewer: guidance retrieval unavailable ({retriever.error}); showing cited paragraphs",
                   markup=False)
@@ -140,6 +153,37 @@ def check(
 
         render(result, text, out, show_guidance=show_guidance)
     raise typer.Exit(1 if result.findings else 0)
+
+
+def _read_photo(path: Path) -> bytes:
+    from reviewer.image import MAX_BYTES
+
+    if path.is_dir():
+        raise ReviewerError(f"{path} is a folder, not a photo")
+    if not path.is_file():
+        raise ReviewerError(f"photo not found: {path}")
+    if path.stat().st_size > MAX_BYTES:
+        raise ReviewerError(f"the photo is too large ({path.stat().st_size // 1_000_000} MB; "
+                            f"limit {MAX_BYTES // 1_000_000} MB)")
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise ReviewerError(f"cannot read the photo {path}: {e.strerror}") from None
+
+
+def _write_stripped(photo: bytes, dest: Path) -> None:
+    """The user names the file; never overwrite anything (the original above all)."""
+    from reviewer.image import strip_metadata
+
+    data, _ext = strip_metadata(photo)
+    try:
+        with dest.open("xb") as fh:
+            fh.write(data)
+    except FileExistsError:
+        raise ReviewerError(f"{dest} already exists: choose a new file for the stripped copy") from None
+    except OSError as e:
+        raise ReviewerError(f"cannot write {dest}: {e.strerror}") from None
+    err.print(f"reviewer: wrote a copy without metadata to {dest}", markup=False)
 
 
 @app.command()

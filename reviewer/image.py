@@ -10,8 +10,9 @@ import io
 import warnings
 
 from reviewer.errors import InputError
+from reviewer.merge import merge
 from reviewer.patterns import compile_pattern
-from reviewer.schema import Finding, ImageReport
+from reviewer.schema import Finding, ImageReport, Result, verdict_for
 
 MAX_BYTES = 40 * 1024 * 1024
 MAX_PIXELS = 80_000_000  # beyond this Pillow could be fed a decompression bomb
@@ -138,6 +139,15 @@ def image_findings(report: ImageReport) -> list[Finding]:
             suggestion="Post the stripped copy, which has no place names.",
         ))
     return found
+
+
+def attach(result: Result, report: ImageReport | None) -> Result:
+    """The photo's findings join the draft's; the verdict is recomputed over both."""
+    if report is None:
+        return result
+    findings = merge([*result.findings, *image_findings(report)])
+    return result.model_copy(update={"findings": findings, "verdict": verdict_for(findings),
+                                     "image": report})
 
 
 def strip_metadata(data: bytes) -> tuple[bytes, str]:

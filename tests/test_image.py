@@ -93,3 +93,64 @@ def test_orientation_is_applied_before_the_tag_is_dropped():
 def test_not_an_image_is_an_input_error():
     with pytest.raises(InputError, match="not an image"):
         inspect_image(b"Saw Mrs Patel today")
+
+
+# --- `reviewer check --image` -------------------------------------------------------------
+
+def _cli(*args: str, stdin: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "reviewer", "check", "-", *args], input=stdin,
+                          text=True, capture_output=True, timeout=120)
+
+
+def test_cli_image_gps_turns_a_clean_draft_into_a_location_finding(tmp_path):
+    import json
+
+    pic = tmp_path / "walk.jpg"
+    pic.write_bytes(photo())
+    clean = "Lovely walk before clinic today."
+    plain = _cli("--rules-only", "--format", "json", stdin=clean)
+    assert plain.returncode == 0 and json.loads(plain.stdout)["verdict"] == "ok"
+    done = _cli("--rules-only", "--format", "json", "--image", str(pic), stdin=clean)
+    assert done.returncode == 1, done.stderr
+    result = json.loads(done.stdout)
+    assert result["verdict"] != "ok"
+    assert result["image"]["has_location"] is True
+    assert [f["rule"] for f in result["findings"]] == ["image-gps"]
+    text = _cli("--rules-only", "--image", str(pic), stdin=clean)
+    assert "photo metadata: gives away where it was taken" in text.stdout
+    assert "iPhone 13" in text.stdout
+
+
+def test_cli_strip_image_writes_a_clean_copy_and_never_overwrites(tmp_path):
+    pic = tmp_path / "walk.jpg"
+    pic.write_bytes(photo(xmp=True))
+    out = tmp_path / "walk-clean.jpg"
+    done = _cli("--rules-only", "--image", str(pic), "--strip-image", str(out), stdin="Nice day.")
+    assert done.returncode == 1 and out.is_file()
+    again = inspect_image(out.read_bytes())
+    assert again.fields == {} and not again.has_location
+    # The original is never a target, nor any existing file.
+    before = pic.read_bytes()
+    clash = _cli("--rules-only", "--image", str(pic), "--strip-image", str(pic), stdin="Nice day.")
+    assert clash.returncode == 2 and "already exists" in clash.stderr
+    assert "Traceback" not in clash.stderr and pic.read_bytes() == before
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda d: d / "missing.jpg", "photo not found"),
+    (lambda d: d, "is a folder"),
+    (lambda d: (d / "notes.jpg").write_text("not an image") and d / "notes.jpg", "not an image"),
+])
+def test_cli_bad_image_is_a_clear_error(tmp_path, setup, message):
+    path = setup(tmp_path)
+    done = _cli("--rules-only", "--image", str(path), stdin="Nice day.")
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cli_strip_image_needs_image(tmp_path):
+    done = _cli("--rules-only", "--strip-image", str(tmp_path / "x.jpg"), stdin="Nice day.")
+    assert done.returncode == 2 and "--strip-image needs --image" in done.stderr

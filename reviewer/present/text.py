@@ -48,6 +48,17 @@ def engines_line(result: Result) -> str:
     return line
 
 
+def _photo(result: Result, console: Console) -> None:
+    report = result.image
+    where = "gives away where it was taken" if report.has_location else "has no location data"
+    console.print(f"photo metadata: {where}", style="bold")
+    for label, value in sorted(report.fields.items()):
+        console.print(f"  {label:14} {escape(visible(value))}")
+    if not report.fields:
+        console.print("  (no metadata)", style="dim")
+    console.print()
+
+
 def render(result: Result, text: str, console: Console, show_guidance: bool = False) -> None:
     corpus = guidance.load()
     label, style = VERDICT_LABEL[result.verdict]
@@ -67,6 +78,8 @@ def render(result: Result, text: str, console: Console, show_guidance: bool = Fa
         console.print(title)
         if f.start is not None and f.end is not None:
             console.print(_snippet(text, f.start, f.end))
+        elif f.quote:  # not in the draft's text, e.g. a photo's GPS tag
+            console.print(f"    >>{escape(visible(f.quote))}<<")
         console.print(f"    {escape(visible(f.message))}")
         for p in f.pieces:
             console.print(f"      - {p.kind}: {escape(visible(p.quote))}", style="dim")
@@ -75,6 +88,8 @@ def render(result: Result, text: str, console: Console, show_guidance: bool = Fa
         if f.evidence:
             console.print(f"    why: {escape(visible(f.evidence))}", style="dim")
         console.print()
+    if result.image is not None:
+        _photo(result, console)
     if show_guidance and result.guidance:
         console.print("relevant guidance:", style="bold")
         for hit in result.guidance:

@@ -12,10 +12,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from reviewer.image import image_findings, inspect_image
-from reviewer.merge import merge
+from reviewer.image import attach as attach_image
+from reviewer.image import inspect_image
 from reviewer.review import review
-from reviewer.schema import ImageReport, Result, ReviewContext, verdict_for
+from reviewer.schema import Result, ReviewContext
 from reviewer.ui.hub import EngineHub
 
 ENGINE_TIMEOUT = 240.0  # seconds one optional engine may take (the rules answer is already shown)
@@ -31,15 +31,6 @@ class Stage:
     notes: dict[str, str] = field(default_factory=dict)  # engine -> why it did not run
     final: bool = False
     seconds: float = 0.0
-
-
-def with_image(result: Result, report: ImageReport | None) -> Result:
-    """The photo's findings join the draft's; the verdict is recomputed over both."""
-    if report is None:
-        return result
-    findings = merge([*result.findings, *image_findings(report)])
-    return result.model_copy(update={"findings": findings, "verdict": verdict_for(findings),
-                                     "image": report})
 
 
 def _in_thread(fn):
@@ -64,7 +55,7 @@ def stages(text: str, ctx: ReviewContext, hub: EngineHub, image: bytes | None = 
     """
     t0 = time.perf_counter()
     report = inspect_image(image) if image else None
-    result = with_image(review(text, ctx), report)
+    result = attach_image(review(text, ctx), report)
     notes: dict[str, str] = {}
     if hub.rules_only_reason:
         yield Stage(result, "done", "", ["rules"], {"all": hub.rules_only_reason}, True,
@@ -118,9 +109,9 @@ def stages(text: str, ctx: ReviewContext, hub: EngineHub, image: bytes | None = 
         else:
             ran.append(name)
         used = engines
-        result = with_image(new, report)
+        result = attach_image(new, report)
         yield Stage(result, "engine", f"{name}: done", list(ran), dict(notes), False,
                     time.perf_counter() - t0)
     if not used and hub.retriever is not None:  # no engine ran: still show the scored guidance
-        result = with_image(review(text, ctx, retriever=hub.retriever), report)
+        result = attach_image(review(text, ctx, retriever=hub.retriever), report)
     yield Stage(result, "done", "", ran, notes, True, time.perf_counter() - t0)

@@ -152,8 +152,8 @@ class Session:
     def review(self, text: str, audience: str = "public") -> list:
         return self.call("on_review", [text, audience, "unknown", "unknown", None, None])
 
-    def upload(self, name: str, data: bytes, mime: str = "image/jpeg") -> list:
-        """Upload a file as the page does, then fire the component's upload event."""
+    def raw_upload(self, name: str, data: bytes, mime: str = "image/jpeg") -> str:
+        """Only the file transfer (as when a page closes before its upload event fires)."""
         base = self.server.url + self.server.config.get("api_prefix", "/gradio_api")
         resp = self.client.post(base + "/upload", params={"upload_id": uuid.uuid4().hex[:11]},
                                 files=[("files", (name, data, mime))])
@@ -161,6 +161,11 @@ class Session:
         resp.raise_for_status()
         (path,) = resp.json()
         self.last_upload = Path(path)
+        return path
+
+    def upload(self, name: str, data: bytes, mime: str = "image/jpeg") -> list:
+        """Upload a file as the page does, then fire the component's upload event."""
+        path = self.raw_upload(name, data, mime)
         return self.call("on_upload", [{"path": path, "orig_name": name, "size": len(data),
                                         "mime_type": mime, "meta": {"_type": "gradio.FileData"}}])
 

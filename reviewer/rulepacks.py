@@ -55,12 +55,15 @@ class TextCondition(BaseModel):
     """Cue phrases/patterns that must (requires) or must not (unless) be near the match.
 
     `within`: characters either side of the match; omitted = anywhere in the draft.
+    `rules`: findings of these (independent) rules count as cues: a date near a patient's
+    name is a detail about that patient.
     """
 
     model_config = ConfigDict(extra="forbid")
     cues: list[str] = Field(default_factory=list)
     phrases: list[str] = Field(default_factory=list)
     patterns: list[str] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list)
     within: int | None = None
 
 
@@ -159,9 +162,11 @@ class CompiledCondition:
             phrases.extend(cues[name])
         alts = [phrase_pattern(phrases)] if phrases else []
         alts.extend(f"(?:{p})" for p in _linear(spec.patterns, where))
-        if not alts:
-            raise RuleError(f"{where}: a condition needs cues, phrases or patterns")
-        self.regex = compile_pattern("|".join(alts))
+        if not alts and not spec.rules:
+            raise RuleError(f"{where}: a condition needs cues, phrases, patterns or rules")
+        # `\b\B` never matches: a rules-only condition still has a regex to scan.
+        self.regex = compile_pattern("|".join(alts) if alts else r"\b\B")
+        self.rules = list(spec.rules)
         self.within = spec.within
 
 
@@ -188,6 +193,7 @@ class Rule:
         self.regex = compile_pattern("|".join(alts)) if alts else None
         self.requires = [CompiledCondition(c, cues, where) for c in spec.requires]
         self.unless = [CompiledCondition(c, cues, where) for c in spec.unless]
+        self.depends = {r for c in self.requires + self.unless for r in c.rules}
 
     def paragraphs(self) -> list[str]:
         p = self.spec.paragraph
@@ -281,6 +287,14 @@ def _load(directory: Path) -> RuleSet:
             rules.append(Rule(spec, pack.topic, cues, path))
     if not rules:
         raise RuleError(f"no rule packs found in {directory}")
+    by_id = {r.id: r for r in rules}
+    for rule in rules:
+        for dep in sorted(rule.depends):
+            if dep not in by_id:
+                raise RuleError(f"{rule.source.name}: rule {rule.id}: unknown rule {dep!r} in a condition")
+            if by_id[dep].depends:
+                # One level only: dependent rules run after all the others, in one pass.
+                raise RuleError(f"{rule.source.name}: rule {rule.id}: {dep!r} itself depends on rules")
     return RuleSet(rules, cues)
 
 

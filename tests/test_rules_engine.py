@@ -37,3 +37,44 @@ def test_when_audience_and_inferred_doctor():
     assert not rules_engine.run(text, ReviewContext(named=False, audience="friends"), rs)
     assert not rules_engine.run(text, ReviewContext(named=True), rs)
     assert not rules_engine.run("Lovely walk today", ReviewContext(named=False), rs)
+
+
+def test_rule_condition_reads_findings_of_an_independent_rule():
+    base = rulepacks.load()
+    common = {"paragraph": "sm-18", "severity": "low", "message": "m", "suggestion": "s",
+              "examples": {"fire": ["x"], "ok": ["y"]}}
+    anchor = RuleSpec.model_validate({**common, "id": "t-anchor", "phrases": ["ward 9"]})
+    # Listed first, but runs after the rule it depends on.
+    near = RuleSpec.model_validate({**common, "id": "t-near", "phrases": ["tonight"],
+                                    "requires": {"rules": ["t-anchor"], "within": 30}})
+    rs = RuleSet([Rule(near, "anonymity", base.cues, Path("t.yml")),
+                  Rule(anchor, "anonymity", base.cues, Path("t.yml"))], base.cues)
+    fired = rules_engine.run("ward 9 tonight", ReviewContext(), rs)
+    assert sorted(f.rule for f in fired) == ["t-anchor", "t-near"]
+    far = "tonight " + "x" * 60 + " ward 9"
+    assert [f.rule for f in rules_engine.run(far, ReviewContext(), rs)] == ["t-anchor"]
+    assert rules_engine.run("tonight only", ReviewContext(), rs) == []
+
+
+def test_rule_condition_must_name_an_independent_rule(tmp_path):
+    import shutil
+
+    import pytest
+
+    from reviewer.errors import RuleError
+
+    rules = tmp_path / "rules"
+    shutil.copytree(rulepacks.paths.rules_dir(), rules)
+    pack = rules / "anonymity.yml"
+    pack.write_text(pack.read_text(encoding="utf-8") + """
+  - id: zz-dep
+    paragraph: sm-18
+    severity: low
+    message: m
+    suggestion: s
+    phrases: [tonight]
+    requires: {rules: [no-such-rule]}
+    examples: {fire: [x], ok: [y]}
+""", encoding="utf-8")
+    with pytest.raises(RuleError, match="unknown rule 'no-such-rule'"):
+        rulepacks.load(rules)

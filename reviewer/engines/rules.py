@@ -38,6 +38,7 @@ class _Scan:
         self.view = view
         self._candidates: list[Candidate] | None = None
         self._positions: dict[int, tuple[list[int], list[int]]] = {}
+        self.found: dict[str, list[tuple[int, int]]] = {}  # rule id -> its matches so far
 
     def candidates(self, names: list[str], min_score: float) -> list[Candidate]:
         wanted = set(names)
@@ -62,13 +63,15 @@ class _Scan:
         return self._candidates
 
     def _spans(self, cond: CompiledCondition) -> tuple[list[int], list[int]]:
-        key = id(cond.regex)
+        # Rule-based conditions are read only by dependent rules, which run after every
+        # rule they can name, so caching the first read is safe.
+        key = id(cond)
         if key not in self._positions:
-            starts, ends = [], []
-            for m in cond.regex.finditer(self.view.text):
-                starts.append(m.start())
-                ends.append(m.end())
-            self._positions[key] = (starts, ends)
+            spans = [m.span() for m in cond.regex.finditer(self.view.text)]
+            for rule_id in cond.rules:
+                spans.extend(self.found.get(rule_id, []))
+            spans.sort()
+            self._positions[key] = ([s for s, _ in spans], [e for _, e in spans])
         return self._positions[key]
 
     def holds(self, cond: CompiledCondition, start: int, end: int,
@@ -197,7 +200,9 @@ def run(text: str | NormalisedText, ctx: ReviewContext | None = None,
     ectx = effective_context(view, ctx or ReviewContext(), ruleset)
     scan = _Scan(view)
     findings: list[Finding] = []
-    for rule in ruleset.rules:
+    # Rules whose conditions read other rules' findings run last.
+    ordered = [r for r in ruleset.rules if not r.depends] + [r for r in ruleset.rules if r.depends]
+    for rule in ordered:
         if skip_context_only and rule.spec.context_only:
             continue
         if not _when_matches(rule, ectx):
@@ -207,6 +212,8 @@ def run(text: str | NormalisedText, ctx: ReviewContext | None = None,
             if not _conditions_hold(rule, scan, match[0], match[1], match[4]):
                 continue
             findings.append(_finding(rule, view, ectx, match))
+            if match[0] is not None and match[1] is not None:
+                scan.found.setdefault(rule.id, []).append((match[0], match[1]))
             count += 1
             if count >= MAX_FINDINGS_PER_RULE:
                 break

@@ -18,6 +18,9 @@ _TITLES = {"Mr", "Mrs", "Ms", "Miss", "Mx", "Master", "Dr", "Big", "Little", "Ol
            "Baby", "The", "Our", "A", "Sir", "Dame", "Lord", "Lady"}
 _SOURCE_MIN_SCORE = 0.5
 _MAX_NAMES = 20  # a pasted archive can name hundreds; the pattern stays small
+# A handle that starts with a name and a separator ("@jess_runs_26", "@mags1950") names
+# its owner: "Saw @jess_runs_26 in clinic ... rest it, Jess!" is the same person.
+_HANDLE_NAME = compile_pattern(r"^@([a-z]{3,12})(?:[_.\-]|\d)")
 
 
 class NameMentionRecogniser:
@@ -48,6 +51,13 @@ class NameMentionRecogniser:
                 if token not in names:
                     names.append(token)
                 break  # the first real name word: "Violet" of "Mrs Violet Ashworth"
+        for c in self._handles(text):
+            m = _HANDLE_NAME.search(text[c.start:c.end].lower())
+            if m:
+                token = m.group(1).capitalize()
+                if token not in names:
+                    names.append(token)
+                found.append(c)
         if not names:
             return
         spans = sorted((c.start, c.end) for c in found)
@@ -59,6 +69,13 @@ class NameMentionRecogniser:
             if i and spans[i - 1][1] > start or i < len(spans) and spans[i][0] < end:
                 continue  # part of a name the person recogniser already reports
             yield Candidate(start, end, self.kind, 0.6, self.name)
+
+    @staticmethod
+    def _handles(text: str) -> list[Candidate]:
+        """Handles seen with patient context (the handle recogniser's own context words)."""
+        if "handle" not in registry:
+            return []
+        return [c for c in registry.get("handle").find(text) if c.score >= _SOURCE_MIN_SCORE]
 
 
 registry.register(NameMentionRecogniser())

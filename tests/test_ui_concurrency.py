@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "helpers"))
-from ui_client import Session, UiServer, quotes, verdict_html  # noqa: E402
+from ui_client import Session, UiServer, quotes, shown_draft, verdict_html  # noqa: E402
 
 pytestmark = pytest.mark.slow  # starts a server (~10-20 s on a loaded 2-core machine)
 
@@ -71,6 +71,7 @@ def test_twenty_concurrent_sessions_each_get_their_own_result(server):
         others = [n for j, n in enumerate(NAMES) if j != i]
         assert len(run["outputs"]) == REVIEWS_PER_SESSION
         for text, out in run["outputs"]:
+            assert shown_draft(out) == text  # the result is about this session's draft
             found = quotes(out)
             assert f"Mrs {NAMES[i]}" in found, (i, found)
             assert found and all(q.strip() in text for q in found), (i, found, text)

@@ -149,8 +149,8 @@ class Session:
                     return msg["output"]["data"]
         raise RuntimeError(f"{api_name}: stream ended without a result")
 
-    def review(self, text: str, audience: str = "public") -> list:
-        return self.call("on_review", [text, audience, "unknown", "unknown", None, None])
+    def review(self, text: str, audience: str = "public", timeout: float = 120.0) -> list:
+        return self.call("on_review", [text, audience, "unknown", "unknown", None, None], timeout)
 
     def raw_upload(self, name: str, data: bytes, mime: str = "image/jpeg") -> str:
         """Only the file transfer (as when a page closes before its upload event fires)."""
@@ -176,6 +176,11 @@ class Session:
 def quotes(output: list) -> list[str]:
     """The finding quotes of an on_review output: the highlighted spans of the draft."""
     return [seg["token"] for seg in output[1] or [] if seg.get("class_or_confidence")]
+
+
+def shown_draft(output: list) -> str:
+    """The draft the result is about, rebuilt from the highlighted text (all its segments)."""
+    return "".join(seg["token"] for seg in output[1] or [])
 
 
 def verdict_html(output: list) -> str:

@@ -50,3 +50,11 @@ def test_splits_do_not_share_drafts():
     dev = {r["text"] for r in _rows("dev")}
     test = {r["text"] for r in _rows("test")}
     assert not dev & test
+
+
+def test_readme_counts_match_dev_jsonl():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(DATA / "counts.py"), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

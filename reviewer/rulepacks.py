@@ -194,6 +194,7 @@ class Rule:
         self.requires = [CompiledCondition(c, cues, where) for c in spec.requires]
         self.unless = [CompiledCondition(c, cues, where) for c in spec.unless]
         self.depends = {r for c in self.requires + self.unless for r in c.rules}
+        self.depth: int | None = None if self.depends else 0
 
     def paragraphs(self) -> list[str]:
         p = self.spec.paragraph
@@ -210,6 +211,7 @@ class RuleSet:
     def __init__(self, rules: list[Rule], cues: dict[str, list[str]]) -> None:
         self.rules = rules
         self.cues = cues
+        _order_by_dependency(rules)
         self.doctor_cue = compile_pattern(phrase_pattern(cues.get("doctor", [])))
 
     def by_id(self, rule_id: str) -> Rule:
@@ -287,15 +289,31 @@ def _load(directory: Path) -> RuleSet:
             rules.append(Rule(spec, pack.topic, cues, path))
     if not rules:
         raise RuleError(f"no rule packs found in {directory}")
+    return RuleSet(rules, cues)
+
+
+def _order_by_dependency(rules: list[Rule]) -> None:
+    """Give each rule a `depth` (1 + the deepest rule its conditions read) so the engine can
+    run every rule after the rules it depends on; unknown ids and cycles do not load."""
     by_id = {r.id: r for r in rules}
     for rule in rules:
         for dep in sorted(rule.depends):
             if dep not in by_id:
                 raise RuleError(f"{rule.source.name}: rule {rule.id}: unknown rule {dep!r} in a condition")
-            if by_id[dep].depends:
-                # One level only: dependent rules run after all the others, in one pass.
-                raise RuleError(f"{rule.source.name}: rule {rule.id}: {dep!r} itself depends on rules")
-    return RuleSet(rules, cues)
+    visiting: set[str] = set()
+
+    def depth(rule: Rule) -> int:
+        if rule.depth is not None:
+            return rule.depth
+        if rule.id in visiting:
+            raise RuleError(f"{rule.source.name}: rule {rule.id}: its conditions depend on themselves")
+        visiting.add(rule.id)
+        rule.depth = 1 + max((depth(by_id[d]) for d in rule.depends), default=-1)
+        visiting.discard(rule.id)
+        return rule.depth
+
+    for rule in rules:
+        depth(rule)
 
 
 def load(directory: Path | None = None) -> RuleSet:

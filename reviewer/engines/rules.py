@@ -63,8 +63,8 @@ class _Scan:
         return self._candidates
 
     def _spans(self, cond: CompiledCondition) -> tuple[list[int], list[int]]:
-        # Rule-based conditions are read only by dependent rules, which run after every
-        # rule they can name, so caching the first read is safe.
+        # A rule runs after every rule its conditions name (rulepacks orders them by depth),
+        # so caching the first read of a rule-based condition is safe.
         key = id(cond)
         if key not in self._positions:
             spans = [m.span() for m in cond.regex.finditer(self.view.text)]
@@ -200,8 +200,8 @@ def run(text: str | NormalisedText, ctx: ReviewContext | None = None,
     ectx = effective_context(view, ctx or ReviewContext(), ruleset)
     scan = _Scan(view)
     findings: list[Finding] = []
-    # Rules whose conditions read other rules' findings run last.
-    ordered = [r for r in ruleset.rules if not r.depends] + [r for r in ruleset.rules if r.depends]
+    # Rules whose conditions read other rules' findings run after those rules (stable order).
+    ordered = sorted(ruleset.rules, key=lambda r: r.depth or 0)
     for rule in ordered:
         if skip_context_only and rule.spec.context_only:
             continue

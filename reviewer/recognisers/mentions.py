@@ -41,8 +41,8 @@ class NameMentionRecogniser:
         names: list[str] = []
         for c in found:
             tokens = text[c.start:c.end].replace(".", " ").split()
-            if not tokens or tokens[0].lower() in ("the", "our", "a"):
-                continue  # a role ("the mayor of Stockport"), not a name
+            if not tokens or tokens[0].lower() in ("the", "our", "a") or "of" in tokens:
+                continue  # a role ("the mayor of Stockport", "Headteacher of Ripon Grammar")
             for token in tokens:
                 if token in _TITLES or len(token) < 3 or not token[0].isupper():
                     continue

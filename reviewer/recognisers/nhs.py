@@ -29,6 +29,7 @@ registry.register(
         patterns=[
             (r"\b\d{3}[ .\-]?\d{3}[ .\-]?\d{4}\b", 0.7),  # the printed 3-3-4 form
             (r"\b\d(?:[ .\-/]{1,3}\d){9}\b", 0.6),  # "9 4 3 4 7 6 5 9 1 9", "943.476.5919"
+            (r"\b\d{4}[ .\-]\d{3}[ .\-]\d{3}\b", 0.6),  # regrouped 4-3-3: "5432-319-489"
         ],
         context=["nhs", "nhs no", "nhs number", "nhsno", "nhs#", "chi"],
         context_window=30,

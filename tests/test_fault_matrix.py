@@ -209,7 +209,9 @@ class Stub(ThreadingHTTPServer):
 
     def __init__(self, port: int = 0):
         super().__init__(("127.0.0.1", port), _Handler)
-        self.mode = "ok"  # "ok" | "slow" (sleeps before answering) | "trickle" (never finishes)
+        # "ok" | "slow" (sleeps before answering) | "trickle" (never finishes) | "error" (500)
+        # | "drop" (connection closed mid-answer)
+        self.mode = "ok"
         self.wake = threading.Event()
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
         self.thread.start()
@@ -245,10 +247,19 @@ class _Handler(BaseHTTPRequestHandler):
         server: Stub = self.server
         if server.mode == "slow" and server.wake.wait(30):
             return
+        if server.mode == "error":
+            self.send_error(500, "internal error")
+            return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
         try:
+            if server.mode == "drop":  # the server dies mid-answer
+                self.wfile.write(b'data: {"choices": [{"delta": {"content": "{\\"findings\\": ['
+                                 b'"}}]}\n\n')
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             if server.mode == "trickle":  # a token every 0.2 s, forever
                 while not server.wake.wait(0.2):
                     self._event({"choices": [{"delta": {"content": " "}}]})
@@ -510,6 +521,10 @@ FAULTS = [
                  _server_down, id="server-down"),
     pytest.param("server-slow", "model/openai", "timeout", _server_slow("slow"), id="server-slow"),
     pytest.param("server-trickle", "model/openai", "timeout", _server_slow("trickle"), id="server-trickle"),
+    pytest.param("server-error", "model/openai", "unavailable: server at http://127.0.0.1:",
+                 _server_slow("error"), id="server-error"),
+    pytest.param("server-drops-connection", "model/openai", "closed the connection mid-answer",
+                 _server_slow("drop"), id="server-drops-connection"),
     pytest.param("semantic-no-embedder", "semantic", "unavailable: not a sentence-transformers model directory",
                  _semantic_without_embedder, id="semantic-no-embedder"),
     pytest.param("retrieval-no-embedder", "retrieval", "EmbedderUnavailable: not a sentence-transformers model",

@@ -118,6 +118,7 @@ class OpenAIBackend:
         finish = "stop"
         chunks = 0
         usage: dict = {}
+        ended = False  # [DONE] or a finish_reason: without either the answer was cut off
         left = max(0.1, deadline - time.monotonic())
         with self._http().stream("POST", "/chat/completions", json=body,
                                  timeout=httpx.Timeout(left, connect=min(left, 5.0))) as resp:
@@ -131,6 +132,7 @@ class OpenAIBackend:
                     continue
                 data = line[5:].strip()
                 if data == "[DONE]":
+                    ended = True
                     break
                 try:
                     event = json.loads(data)
@@ -148,6 +150,9 @@ class OpenAIBackend:
                             on_delta(piece)
                     if choice.get("finish_reason"):
                         finish = choice["finish_reason"]
+                        ended = True
+        if not ended:
+            raise unavailable(f"server at {self.base} closed the connection mid-answer")
         return Generation(text="".join(text), finish=finish,
                           prompt_tokens=int(usage.get("prompt_tokens") or 0),
                           completion_tokens=int(usage.get("completion_tokens") or chunks),

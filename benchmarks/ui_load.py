@@ -25,7 +25,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "helpers"))
-from ui_client import Session, UiServer, shown_draft  # noqa: E402
+from ui_client import Session, UiServer, shown_draft
 
 OUT = HERE / "out" / "ui_load.json"
 NAMES = ["Patel", "Okafor", "Nguyen", "Kowalski", "Murphy", "Haddad", "Lindqvist", "Fernandes",

@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from scripted_backend import ScriptedBackend
 
 from reviewer import guidance
 from reviewer.engines.model.backends import Generation
@@ -35,7 +36,6 @@ from reviewer.engines.model.engine import ModelEngine
 from reviewer.errors import DataError
 from reviewer.review import review
 from reviewer.schema import Result, ReviewContext
-from scripted_backend import ScriptedBackend
 
 DRAFT = "Saw Mrs Jane Smith (NHS 943 476 5919) on the ward today, 82 with dementia."
 SECOND = "My patient Doris Green was admitted again to ward 7 last night."

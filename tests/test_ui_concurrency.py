@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "helpers"))
-from ui_client import Session, UiServer, quotes, shown_draft, verdict_html  # noqa: E402
+from ui_client import Session, UiServer, quotes, shown_draft, verdict_html
 
 pytestmark = pytest.mark.slow  # starts a server (~10-20 s on a loaded 2-core machine)
 
@@ -60,7 +60,7 @@ def test_twenty_concurrent_sessions_each_get_their_own_result(server):
     start = threading.Barrier(SESSIONS)
     with ThreadPoolExecutor(SESSIONS) as pool:
         futures = [pool.submit(_session, server, i, start) for i in range(SESSIONS)]
-        done, pending = wait(futures, timeout=HANG_GUARD_S)
+        _, pending = wait(futures, timeout=HANG_GUARD_S)
         assert not pending, f"{len(pending)} sessions still waiting after {HANG_GUARD_S} s (hang guard)"
     runs = [f.result() for f in futures]  # re-raises any session's error
 

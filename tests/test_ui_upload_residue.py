@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "helpers"))
-from test_no_residue import files_changed_since, real_home_app_dirs  # noqa: E402
-from ui_client import Session, UiServer, quotes, verdict_html  # noqa: E402
+from test_no_residue import files_changed_since, real_home_app_dirs
+from ui_client import Session, UiServer, quotes, verdict_html
 
-from reviewer import paths  # noqa: E402
-from reviewer.image import strip_metadata  # noqa: E402
+from reviewer import paths
+from reviewer.image import strip_metadata
 
 pytestmark = pytest.mark.slow  # starts a server (~10-20 s on a loaded 2-core machine)
 

@@ -78,3 +78,26 @@ def test_rule_condition_must_name_an_independent_rule(tmp_path):
 """, encoding="utf-8")
     with pytest.raises(RuleError, match="unknown rule 'no-such-rule'"):
         rulepacks.load(rules)
+
+
+def test_rule_conditions_run_in_dependency_order_and_reject_cycles():
+    import pytest
+
+    from reviewer.errors import RuleError
+
+    base = rulepacks.load()
+    common = {"paragraph": "sm-18", "severity": "low", "message": "m", "suggestion": "s",
+              "examples": {"fire": ["x"], "ok": ["y"]}}
+
+    def rule(rid, phrase, needs):
+        spec = {**common, "id": rid, "phrases": [phrase]}
+        if needs:
+            spec["requires"] = {"rules": [needs], "within": 40}
+        return Rule(RuleSpec.model_validate(spec), "anonymity", base.cues, Path("t.yml"))
+
+    # c reads b, b reads a: listed backwards, they still run a, b, c.
+    rs = RuleSet([rule("c", "gamma", "b"), rule("b", "beta", "a"), rule("a", "alpha", None)], base.cues)
+    assert sorted(f.rule for f in rules_engine.run("alpha beta gamma", ReviewContext(), rs)) == ["a", "b", "c"]
+    assert [f.rule for f in rules_engine.run("beta gamma", ReviewContext(), rs)] == []
+    with pytest.raises(RuleError, match="depend on themselves"):
+        RuleSet([rule("x", "one", "y"), rule("y", "two", "x")], base.cues)

@@ -132,6 +132,7 @@ class RecogniserSpec(BaseModel):
     context_boost: float = 0.35
     case_sensitive: bool = False
     group: int = 0
+    trim_words: list[str] = Field(default_factory=list)
     examples: Examples
 
 
@@ -258,7 +259,7 @@ def load_recognisers(path: Path) -> list[RecogniserSpec]:
                 name=spec.name, kind=spec.kind, patterns=patterns, context=spec.context,
                 context_window=spec.context_window, context_boost=spec.context_boost,
                 case_sensitive=spec.case_sensitive, group=spec.group,
-                examples=spec.examples.model_dump(),
+                examples=spec.examples.model_dump(), trim_words=spec.trim_words,
             ),
             replace=True,
         )

@@ -44,12 +44,16 @@ class PatternRecogniser:
     group: int = 0
     validate: Callable[[str], bool] | None = None
     examples: dict = field(default_factory=dict)
+    # Leading words that are not part of a name ("Our care home", "The Royal Infirmary"):
+    # they are trimmed off, and a candidate left with no capitalised word is dropped.
+    trim_words: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._compiled = [
             (compile_pattern(p, self.case_sensitive), score) for p, score in self.patterns
         ]
         self._context = compile_pattern(phrase_pattern(self.context)) if self.context else None
+        self._trim = {w.lower() for w in self.trim_words}
 
     def find(self, text: str, min_base: float = 0.0) -> Iterable[Candidate]:
         """Candidates in `text`; `min_base` skips patterns whose base score is lower."""
@@ -62,11 +66,28 @@ class PatternRecogniser:
                 start, end = m.span(group)
                 if start < 0 or end <= start:
                     continue
+                if self._trim:
+                    start = self._trimmed(text, start, end)
+                    if start is None:
+                        continue
                 if self.validate is not None and not self.validate(text[start:end]):
                     continue
                 if context is None:
                     context = self._context_spans(text)
                 yield Candidate(start, end, self.kind, self._score(context, start, end, score), self.name)
+
+    def _trimmed(self, text: str, start: int, end: int) -> int | None:
+        while True:
+            word = text[start:end].split(None, 1)[0] if text[start:end].strip() else ""
+            if word.lower() not in self._trim:
+                break
+            start += len(word)
+            while start < end and text[start].isspace():
+                start += 1
+            rest = text[start:end]
+            if not rest or not any(w[:1].isupper() for w in rest.split()):
+                return None
+        return start
 
     def _context_spans(self, text: str) -> tuple[list[int], list[int]]:
         """Context words are found once per text (not once per candidate), so a paste

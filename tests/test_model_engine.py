@@ -257,3 +257,74 @@ def test_none_backend_and_bad_server_url_report_why():
     assert review(INJECTION, engines=[none]).engines["model"] == "unavailable: model disabled (backend none)"
     bad = create("model", backend="openai", server_url="ftp://x")
     assert review(INJECTION, engines=[bad]).engines["model"].startswith("unavailable: server URL must be")
+
+
+# --- cancel -------------------------------------------------------------------------------
+
+class Blocking(Scripted):
+    """Replays replies, but the first generate() runs until the backend's cancel()."""
+
+    def __init__(self, *replies):
+        super().__init__(*replies)
+        import threading
+
+        self.started, self._stop = threading.Event(), threading.Event()
+        self.cancels = 0
+        self.block = True
+
+    def generate(self, messages, **kw):
+        if self.block:
+            self.block = False
+            self.started.set()
+            assert self._stop.wait(30), "cancel never reached the backend"
+            raise BackendError("cancelled")
+        return super().generate(messages, **kw)
+
+    def cancel(self):
+        self.cancels += 1
+        if self.started.is_set():
+            self._stop.set()
+
+
+def test_cancel_stops_the_generation_and_the_next_review_works():
+    import threading
+
+    eng = engine()
+    eng.backend = Blocking(findings_json(verdict="ok"), CLEAN_REWRITE)
+    eng.cancel()  # nothing running: does nothing, and is not remembered
+    box = {}
+    thread = threading.Thread(target=lambda: box.setdefault("r", review(INJECTION, engines=[eng])))
+    thread.start()
+    assert eng.backend.started.wait(10)
+    eng.cancel()
+    thread.join(30)
+    result = box["r"]
+    assert result.engines["model"] == "cancelled"
+    assert all(f.source == "rules" for f in result.findings) and result.rewrite is None
+    eng.cancel()  # after the review: a stale cancel must not reach the next one
+    again = review(INJECTION, engines=[eng])
+    assert again.engines["model"] == "ok" and again.rewrite == CLEAN_REWRITE
+
+
+def test_cancel_between_findings_and_rewrite_skips_the_rewrite():
+    eng = engine()
+
+    class CancelAfterFindings(Scripted):
+        def generate(self, messages, **kw):
+            reply = super().generate(messages, **kw)
+            eng.cancel()  # the user pressed Stop while the findings were being checked
+            return reply
+
+    eng.backend = CancelAfterFindings(findings_json(verdict="ok"), CLEAN_REWRITE)
+    result = review(INJECTION, engines=[eng])
+    assert result.engines["model"] == "cancelled" and result.rewrite is None
+    assert len(eng.backend.calls) == 1  # no rewrite was asked for
+
+
+def test_none_backend_cancel_is_a_no_op():
+    from reviewer.engines import create
+
+    none = create("model", model="none")
+    none.cancel()
+    none.backend.cancel()
+    assert review(INJECTION, engines=[none]).engines["model"] == "unavailable: model disabled (backend none)"

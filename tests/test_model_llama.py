@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import time
 
 import jsonschema
 import pytest
@@ -192,3 +193,43 @@ def test_bundled_model_rewrite_is_shown_only_through_every_gate():
                 assert eng.last["rewrite_similarity"] >= threshold
     finally:
         eng.close()
+
+
+def test_cancel_stops_generation_and_the_worker_stays_warm(caplog, capfd):
+    """Stop mid-generation: the review returns "cancelled" long before its timeout, the same
+    worker (model and prefix cache) serves the next review, and no log shows the draft."""
+    import logging
+    import threading
+
+    caplog.set_level(logging.DEBUG)
+    cancelled_at: list[float] = []
+    box: dict = {}
+
+    def cancel_on_first_token(kind, details):
+        if kind == "delta" and not cancelled_at:
+            cancelled_at.append(time.monotonic())
+            threading.Thread(target=eng.cancel).start()  # as the UI does: from another thread
+
+    # A long generation: the timeout and token budget are far beyond what the test waits.
+    eng = ModelEngine(settings(rewrite=False, max_tokens=3000, timeout=600.0), similarity=None,
+                      on_event=cancel_on_first_token)
+    try:
+        eng.load()
+        pid = eng.backend.pid
+        thread = threading.Thread(target=lambda: box.setdefault("r", review(DRAFTS[0], engines=[eng])))
+        thread.start()
+        thread.join(120)  # hang guard only (a 3000-token generation takes minutes here)
+        assert not thread.is_alive(), "cancel did not stop the generation"
+        assert box["r"].engines["model"] == "cancelled"
+        assert {f.rule for f in box["r"].findings} == {f.rule for f in review(DRAFTS[0]).findings}
+        eng.on_event = None
+        result = review(DRAFTS[1], engines=[eng])
+        assert result.engines["model"] == "ok"
+        assert eng.backend.pid == pid  # no restart, no reload
+        assert eng.last["review"].cached_tokens > 0  # the prefix cache survived the cancel
+    finally:
+        eng.close()
+    out, err = capfd.readouterr()
+    logged = caplog.text + out + err
+    for text in DRAFTS:
+        assert text not in logged and "Jane Smith" not in logged and "943 476" not in logged

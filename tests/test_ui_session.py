@@ -232,3 +232,116 @@ def test_a_second_session_waiting_for_a_busy_engine_is_told_so():
     assert a.ran == b.ran == ["rules", "model"]
     assert any(f.quote == "Mrs Patel" for f in a.result.findings)
     assert not any(f.quote == "Mrs Patel" for f in b.result.findings)
+
+
+# --- Stop: cancelling one session's review ---------------------------------------------
+
+class Generating(FakeEngine):
+    """Like the model: generates until told to stop (cancel) or released; a cancel while
+    nothing runs does nothing, as the engine protocol says."""
+
+    def __init__(self, name="model"):
+        super().__init__(name)
+        self.started, self.release = threading.Event(), threading.Event()
+        self.outcomes: list[str] = []
+        self.cancels = 0
+        self._running = False
+        self._stop = threading.Event()
+
+    def review(self, draft):
+        if draft.text.startswith("Warm-up"):
+            return EngineOutput()
+        self._running = True
+        self.started.set()
+        deadline = time.monotonic() + 30  # hang guard: a lost cancel fails the test, never hangs it
+        while not (self._stop.is_set() or self.release.is_set()) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        self._running = False
+        stopped = self._stop.is_set()
+        self._stop.clear()
+        self.outcomes.append("cancelled" if stopped else "finished")
+        return EngineOutput(status="cancelled") if stopped else super().review(draft)
+
+    def cancel(self):
+        self.cancels += 1
+        if self._running:
+            self._stop.set()
+
+
+def test_cancel_stops_the_running_engine_and_keeps_the_rules_result():
+    from reviewer.ui.hub import Run
+
+    model = Generating()
+    hub = hub_with({"model": model})
+    run = Run()
+    it = stages(DRAFT, CTX, hub, poll=0.01, run=run)
+    first = next(it)
+    assert until(it, lambda st: "reviewing" in st.progress)
+    assert model.started.wait(10)
+    hub.cancel(run)
+    rest = list(it)
+    final = rest[-1]
+    assert final.final and final.ran == ["rules"] and final.notes == {"model": "cancelled"}
+    assert final.result.findings == first.result.findings  # the rules answer stands
+    deadline = time.monotonic() + 10
+    while not model.outcomes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert model.outcomes == ["cancelled"]  # the engine itself stopped, not just the page
+    # The engine is free again: the next review runs to the end.
+    model.release.set()
+    again = list(stages(DRAFT, CTX, hub, poll=0.01))[-1]
+    assert again.ran == ["rules", "model"] and model.outcomes == ["cancelled", "finished"]
+
+
+def test_cancel_reaches_only_that_sessions_engines():
+    from reviewer.ui.hub import Run
+
+    model = Generating()
+    hub = hub_with({"model": model})
+    run_a, run_b = Run(), Run()
+    a = stages(DRAFT, CTX, hub, poll=0.01, run=run_a)
+    b = stages("Saw Mr Jones in clinic today", CTX, hub, poll=0.01, run=run_b)
+    next(a)
+    assert until(a, lambda st: "reviewing" in st.progress) and model.started.wait(10)
+    next(b)
+    assert until(b, lambda st: "busy with another review" in st.progress)
+    hub.cancel(run_b)  # B gives up its place in the queue; A's generation is untouched
+    final_b = list(b)[-1]
+    assert final_b.notes == {"model": "cancelled"} and final_b.ran == ["rules"]
+    assert model.cancels == 0 and model.outcomes == []
+    model.release.set()
+    final_a = list(a)[-1]
+    assert final_a.ran == ["rules", "model"] and model.outcomes == ["finished"]
+    hub.cancel(run_a)  # after the run ended: nothing to stop, and nothing left armed
+    model.release.clear()
+    model.started.clear()
+    c = stages(DRAFT, CTX, hub, poll=0.01)
+    next(c)
+    assert until(c, lambda st: "reviewing" in st.progress) and model.started.wait(10)
+    time.sleep(0.1)  # a stale cancel would have stopped it by now
+    model.release.set()
+    assert list(c)[-1].ran == ["rules", "model"] and model.outcomes == ["finished", "finished"]
+
+
+def test_timeout_cancels_the_engine_so_the_next_review_is_not_stuck_behind_it():
+    model = Generating()
+    hub = hub_with({"model": model})
+    final = list(stages(DRAFT, CTX, hub, timeout=0.3, poll=0.01))[-1]
+    assert final.notes == {"model": "timeout after 0 s"}
+    deadline = time.monotonic() + 10
+    while not model.outcomes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert model.outcomes == ["cancelled"]
+
+
+def test_dropping_the_review_midway_cancels_its_engine():
+    model = Generating()
+    hub = hub_with({"model": model})
+    it = stages(DRAFT, CTX, hub, poll=0.01)
+    next(it)
+    assert until(it, lambda st: "reviewing" in st.progress) and model.started.wait(10)
+    it.close()  # what happens when the page's handler returns or is cancelled
+    deadline = time.monotonic() + 10
+    while not model.outcomes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert model.outcomes == ["cancelled"]

@@ -1,7 +1,12 @@
 """What every engine besides rules implements: draft in, findings (and maybe a rewrite) out.
 
 An engine never raises into the pipeline: it reports `status` ("ok", "timeout",
-"unavailable: <reason>") and the rules result stands.
+"cancelled", "unavailable: <reason>") and the rules result stands.
+
+Cancelling: an engine that can take long (the model) has `cancel()`, called from another
+thread while its `review()` runs (the UI's Stop). That review then returns soon with
+status "cancelled"; a cancel while no review runs does nothing, so it never reaches the
+next review. Engines that always finish quickly may leave it out (callers use getattr).
 """
 
 from __future__ import annotations
@@ -36,3 +41,8 @@ class Engine(Protocol):
     name: str  # "semantic" | "model"
 
     def review(self, draft: Draft) -> EngineOutput: ...
+
+    # Optional: def cancel(self) -> None  (see the module docstring)
+
+
+CANCELLED = "cancelled"  # EngineOutput.status of a review stopped by cancel()

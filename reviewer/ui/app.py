@@ -17,7 +17,7 @@ from reviewer.errors import ReviewerError
 from reviewer.image import inspect_image, strip_metadata
 from reviewer.schema import Result, ReviewContext
 from reviewer.ui import render
-from reviewer.ui.hub import EngineHub
+from reviewer.ui.hub import EngineHub, Run
 from reviewer.ui.session import stages
 from reviewer.verify import recheck
 
@@ -94,7 +94,9 @@ def build(hub: EngineHub) -> gr.Blocks:
         # Which review of this session is current. Only ever mutated in place (never an
         # output), so every handler of the session sees the same dict: a newer review or
         # Stop retires the older run at its next progress tick, whatever Gradio's cancel does.
-        runs = gr.State({"current": 0})
+        # "active" is that review's Run: cancelling it stops the model mid-generation.
+        runs = gr.State({"current": 0}, delete_callback=lambda r: hub.cancel(r.get("active")))
+        live: dict[str, Run] = {}  # session hash -> its running review, for the page closing
 
         with gr.Row(elem_classes="rv-header"):
             gr.HTML(label="About this page", value=(
@@ -200,14 +202,19 @@ def build(hub: EngineHub) -> gr.Blocks:
                 state,
             )
 
-        def on_review(text, audience_v, as_doctor_v, named_v, photo_bytes, run):
+        def on_review(text, audience_v, as_doctor_v, named_v, photo_bytes, run, request: gr.Request):
+            hub.cancel(run.get("active"))  # a newer review stops the older one's engines now
+            token = run["active"] = Run()
+            session_id = getattr(request, "session_hash", None)
+            if session_id:
+                live[session_id] = token
             run["current"] += 1
             mine = run["current"]
             try:
                 ctx = _context(audience_v, as_doctor_v, named_v)
                 labels = _labels(hub)
                 first = True
-                for stage in stages(text or "", ctx, hub, photo_bytes):
+                for stage in stages(text or "", ctx, hub, photo_bytes, run=token):
                     if run["current"] != mine:  # superseded by a newer review or stopped
                         return
                     engines_text = render.engines_line(stage.result, stage.ran, stage.notes, labels)
@@ -220,6 +227,10 @@ def build(hub: EngineHub) -> gr.Blocks:
                     first = False
             except Exception as exc:  # noqa: BLE001 - shown to the user without draft text
                 yield (render.error_html(_safe_error(exc)), *skip_all[1:])
+            finally:
+                hub.cancel(token)  # superseded, stopped or closed: nothing of it may keep running
+                if session_id and live.get(session_id) is token:
+                    del live[session_id]
 
         def on_choose(index, state):
             if not state:
@@ -246,6 +257,7 @@ def build(hub: EngineHub) -> gr.Blocks:
 
         def on_stop(state, run):
             run["current"] += 1
+            hub.cancel(run.get("active"))  # the model stops generating, not just the page
             if not state:
                 return render.idle_html(hub.summary())
             return render.verdict_html(state["result"], "stopped: showing the result so far", "")
@@ -298,6 +310,11 @@ def build(hub: EngineHub) -> gr.Blocks:
             return render.status_html(hub.summary()), gr.Timer(active=not hub.settled())
 
         timer.tick(on_tick, None, [engines_status, timer], queue=False, show_progress="hidden")
+
+        def on_unload(request: gr.Request):  # the page was closed: stop its review's engines
+            hub.cancel(live.pop(getattr(request, "session_hash", None) or "", None))
+
+        demo.unload(on_unload)
     return demo
 
 

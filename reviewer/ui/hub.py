@@ -2,6 +2,10 @@
 by all sessions, each run under its own lock (a llama context is not thread-safe).
 
 Rules never wait for this: a session asks `ready()` and uses what is there.
+
+Cancelling is per review run (`Run`): Stop, a newer review or the session closing calls
+`hub.cancel(run)`, which cancels the engines that run is using (or waiting for) and no
+other session's.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from reviewer.engines.base import Draft, Engine, EngineOutput
+from reviewer.engines.base import CANCELLED, Draft, Engine, EngineOutput
 
 log = logging.getLogger("reviewer.ui")
 
@@ -45,9 +49,17 @@ class EngineState:
         return f"{self.name}: {self.detail}" if self.detail else f"{self.name}: {self.phase}"
 
 
+QUEUE_POLL = 0.05  # how often a queued review checks whether it was cancelled
+REDELIVER_S = 5.0  # how long a cancel keeps being re-sent while the engine is still running
+
+
 class LockedEngine:
     """Serialises calls to one shared engine and remembers its output for one draft,
-    so a review that adds a second engine does not run the first one again."""
+    so a review that adds a second engine does not run the first one again.
+
+    One wrapper belongs to one review run: `cancel()` stops the shared engine only while
+    this wrapper's call is the one running (a per-wrapper guard makes that check and the
+    call atomic), and a wrapper still queued for the engine gives up its place."""
 
     def __init__(self, engine: Engine, lock: threading.Lock) -> None:
         self.name = engine.name
@@ -56,20 +68,101 @@ class LockedEngine:
         self._key: tuple | None = None
         self._out: EngineOutput | None = None
         self.waiting = False  # True while queued behind another session's review
+        self._cancelled = threading.Event()
+        self._guard = threading.Lock()
+        self._running = False  # this wrapper's call to the engine is in progress
 
     def review(self, draft: Draft) -> EngineOutput:
         key = (draft.text, draft.context.model_dump_json())
-        if self._key != key or self._out is None:
-            self.waiting = self._lock.locked()
-            with self._lock:
+        if self._key == key and self._out is not None:
+            return self._out
+        if self._cancelled.is_set():
+            return EngineOutput(status=CANCELLED)
+        self.waiting = self._lock.locked()
+        while not self._lock.acquire(timeout=QUEUE_POLL):  # queued: a Stop must not wait its turn
+            if self._cancelled.is_set():
                 self.waiting = False
-                try:
-                    out = self._engine.review(draft)
-                except Exception as exc:  # noqa: BLE001 - an engine must not take the rules down
-                    log.warning("engine %s failed: %s", self.name, exc.__class__.__name__)
-                    out = EngineOutput(status=f"unavailable: {self.name} failed ({exc.__class__.__name__})")
-            self._key, self._out = key, out
-        return self._out
+                return EngineOutput(status=CANCELLED)
+        try:
+            self.waiting = False
+            with self._guard:
+                if self._cancelled.is_set():
+                    return EngineOutput(status=CANCELLED)
+                self._running = True
+            try:
+                out = self._engine.review(draft)
+            except Exception as exc:  # noqa: BLE001 - an engine must not take the rules down
+                log.warning("engine %s failed: %s", self.name, exc.__class__.__name__)
+                out = EngineOutput(status=f"unavailable: {self.name} failed ({exc.__class__.__name__})")
+            finally:
+                with self._guard:
+                    self._running = False
+        finally:
+            self._lock.release()
+        if self._cancelled.is_set():
+            return EngineOutput(status=CANCELLED)
+        self._key, self._out = key, out
+        return out
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def cancel(self) -> None:
+        """Stop this wrapper's review: give up a queued place, or cancel the engine's run."""
+        self._cancelled.set()
+        if self._deliver():
+            # The engine may not have registered its run yet (microseconds after _running
+            # is set): send again until its review returns. Cancel is idempotent.
+            threading.Thread(target=self._redeliver, name="reviewer-cancel", daemon=True).start()
+
+    def _deliver(self) -> bool:
+        """Cancel the engine if this wrapper's call is running; False when it is not."""
+        cancel = getattr(self._engine, "cancel", None)
+        with self._guard:
+            if not self._running or not callable(cancel):
+                return False
+            try:
+                cancel()
+            except Exception as exc:  # noqa: BLE001 - a failed cancel leaves the engine's own timeout
+                log.warning("cancelling %s failed: %s", self.name, exc.__class__.__name__)
+                return False
+            return True
+
+    def _redeliver(self) -> None:
+        deadline = time.monotonic() + REDELIVER_S
+        while time.monotonic() < deadline:
+            time.sleep(QUEUE_POLL)
+            if not self._deliver():
+                return
+
+
+class Run:
+    """One review run of one session: the engine wrappers it uses, so that a cancel stops
+    exactly these (and a wrapper added after the cancel starts cancelled)."""
+
+    def __init__(self) -> None:
+        self._cancelled = threading.Event()
+        self._engines: list[LockedEngine] = []
+        self._lock = threading.Lock()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def add(self, engine: LockedEngine) -> LockedEngine:
+        with self._lock:
+            self._engines.append(engine)
+            if self._cancelled.is_set():
+                engine.cancel()
+        return engine
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled.set()
+            engines = list(self._engines)
+        for engine in engines:
+            engine.cancel()
 
 
 def _label(name: str, engine: Engine) -> str:
@@ -238,10 +331,17 @@ class EngineHub:
     def ready(self) -> list[str]:
         return [n for n, s in self.states.items() if s.phase == "ready"]
 
-    def locked(self, name: str) -> LockedEngine:
+    def locked(self, name: str, run: Run | None = None) -> LockedEngine:
         state = self.states[name]
         assert state.engine is not None, name
-        return LockedEngine(state.engine, self._locks[name])
+        engine = LockedEngine(state.engine, self._locks[name])
+        return run.add(engine) if run is not None else engine
+
+    @staticmethod
+    def cancel(run: Run | None) -> None:
+        """Stop one session's review run: its queued or running engines, nobody else's."""
+        if run is not None:
+            run.cancel()
 
     def summary(self) -> str:
         """One line for the page: which engines can run, or why only rules."""

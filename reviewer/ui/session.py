@@ -3,6 +3,10 @@ as it finishes, with progress in between. No Gradio here, so it is tested direct
 
 Every stage is a complete `Result` from `reviewer.review.review` (the shared contract);
 the UI only renders it.
+
+A review is one `Run`: cancelling it (Stop, a newer review, the page closing, or the
+caller dropping this generator) stops the engine it is waiting for, so the engine's
+thread ends within a fraction of a second instead of at the engine's own timeout.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from reviewer.engines.base import CANCELLED
 from reviewer.image import attach as attach_image
 from reviewer.image import inspect_image
 from reviewer.review import review
 from reviewer.schema import Result, ReviewContext
-from reviewer.ui.hub import EngineHub
+from reviewer.ui.hub import EngineHub, Run
 
 ENGINE_TIMEOUT = 240.0  # seconds one optional engine may take (the rules answer is already shown)
 POLL = 0.25
@@ -48,11 +53,25 @@ def _in_thread(fn):
 
 
 def stages(text: str, ctx: ReviewContext, hub: EngineHub, image: bytes | None = None,
-           *, timeout: float = ENGINE_TIMEOUT, poll: float = POLL) -> Iterator[Stage]:
+           *, timeout: float = ENGINE_TIMEOUT, poll: float = POLL, run: Run | None = None) -> Iterator[Stage]:
     """Yield the rules result first, then progress and results of the optional engines.
 
-    Raises ReviewerError (empty draft, unreadable photo) before the first yield.
+    `run` lets the caller cancel this review from another thread (hub.cancel(run)); the
+    last stage then notes the engine as "cancelled". Raises ReviewerError (empty draft,
+    unreadable photo) before the first yield.
     """
+    run = run if run is not None else Run()
+    finished = False
+    try:
+        yield from _stages(text, ctx, hub, image, timeout, poll, run)
+        finished = True
+    finally:
+        if not finished:  # closed early (nobody is listening any more): stop the engines
+            hub.cancel(run)
+
+
+def _stages(text: str, ctx: ReviewContext, hub: EngineHub, image: bytes | None, timeout: float,
+            poll: float, run: Run) -> Iterator[Stage]:
     t0 = time.perf_counter()
     report = inspect_image(image) if image else None
     result = attach_image(review(text, ctx), report)
@@ -67,25 +86,31 @@ def stages(text: str, ctx: ReviewContext, hub: EngineHub, image: bytes | None = 
     ran = ["rules"]
     used = []  # LockedEngine wrappers, reused so earlier engines are not run again
     for name, state in hub.states.items():
+        if run.cancelled:
+            notes[name] = CANCELLED
+            continue
         waited = time.perf_counter()
         while not state.settled or not hub.retrieval.settled:  # still loading: say so, keep waiting
-            if time.perf_counter() - waited > timeout:
+            if time.perf_counter() - waited > timeout or run.cancelled:
                 break
             yield Stage(result, "progress", f"{name}: loading model "
                         f"({time.perf_counter() - waited:.0f} s)…", list(ran), dict(notes),
                         False, time.perf_counter() - t0)
             time.sleep(poll)
+        if run.cancelled:
+            notes[name] = CANCELLED
+            continue
         if state.phase != "ready":
             notes[name] = "timeout while loading" if not state.settled else (state.detail or state.phase)
             continue
-        mine = hub.locked(name)
+        mine = hub.locked(name, run)
         engines = [*used, mine]
         retriever = hub.retriever
         started = time.perf_counter()
         state.activity = ""
         thread, box = _in_thread(lambda e=engines, r=retriever: review(text, ctx, engines=e, retriever=r))
         while thread.is_alive():
-            if time.perf_counter() - started > timeout:
+            if time.perf_counter() - started > timeout or run.cancelled:
                 break
             took = f"{time.perf_counter() - started:.0f} s"
             if mine.waiting:  # another session (or a stopped review) still holds this engine
@@ -96,7 +121,11 @@ def stages(text: str, ctx: ReviewContext, hub: EngineHub, image: bytes | None = 
             yield Stage(result, "progress", line, list(ran), dict(notes), False,
                         time.perf_counter() - t0)
             thread.join(poll)
+        if run.cancelled:
+            notes[name] = CANCELLED  # the engine was told to stop; its thread ends on its own
+            continue
         if thread.is_alive():
+            mine.cancel()  # frees the engine (and its lock) for the next review
             notes[name] = f"timeout after {timeout:.0f} s"
             continue
         if "error" in box:

@@ -1,17 +1,18 @@
 """The model engine: prompt -> backend -> checked findings (+ a gated rewrite).
 
-Never raises into the pipeline: every failure becomes `status` ("timeout" or
-"unavailable: <reason>") and the rules result stands. Model findings count only after
+Never raises into the pipeline: every failure becomes `status` ("timeout", "cancelled"
+or "unavailable: <reason>") and the rules result stands. Model findings count only after
 output.check(); a model rewrite is offered only after gates.check().
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 
-from reviewer.engines.base import Draft, EngineOutput
+from reviewer.engines.base import CANCELLED, Draft, EngineOutput
 from reviewer.engines.model import gates, output, prompts
 from reviewer.engines.model.backends import Backend, BackendError, NoBackend, create_backend
 from reviewer.engines.model.config import Settings
@@ -47,6 +48,8 @@ class ModelEngine:
         self.on_event = on_event
         self._similarity = embedding_similarity() if similarity is ... else similarity
         self.last: dict = {}  # timings of the last review (benchmarks, UI progress)
+        self._stop: threading.Event | None = None  # set by cancel(); one per running review
+        self._stop_lock = threading.Lock()
         try:
             self.backend: Backend = create_backend(settings)
             self.setup_error: str | None = None
@@ -75,12 +78,39 @@ class ModelEngine:
         started = time.perf_counter()
         deadline = time.monotonic() + self.settings.timeout
         self.last = {}
+        stop = threading.Event()
+        with self._stop_lock:
+            self._stop = stop
         try:
-            return self._review(draft, deadline, started)
+            out = self._review(draft, deadline, started)
         except BackendError as exc:
-            return EngineOutput(status=exc.status, dropped=dict(self.last.get("dropped", {})))
+            out = EngineOutput(status=exc.status, dropped=dict(self.last.get("dropped", {})))
         except Exception as exc:  # noqa: BLE001 - the rules result must stand whatever happens
-            return EngineOutput(status=f"unavailable: model engine error ({exc.__class__.__name__})")
+            out = EngineOutput(status=f"unavailable: model engine error ({exc.__class__.__name__})")
+        finally:
+            with self._stop_lock:
+                self._stop = None
+        if stop.is_set():  # whatever finished meanwhile, a stopped review shows nothing of the model
+            return EngineOutput(status=CANCELLED)
+        return out
+
+    def cancel(self) -> None:
+        """Stop the review running in another thread (UI Stop); it returns status "cancelled".
+        Does nothing when no review runs. Safe to call repeatedly."""
+        with self._stop_lock:
+            if self._stop is None:
+                return
+            self._stop.set()
+            self._cancel_backend()
+
+    def _cancel_backend(self) -> None:
+        cancel = getattr(self.backend, "cancel", None)
+        if callable(cancel):
+            cancel()
+
+    def _stopped(self) -> bool:
+        stop = self._stop
+        return stop is not None and stop.is_set()
 
     def _review(self, draft: Draft, deadline: float, started: float) -> EngineOutput:
         stream: list[str] = []
@@ -92,7 +122,11 @@ class ModelEngine:
             if "first_finding_s" not in self.last and "}" in piece and first_item_closed("".join(stream)):
                 self.last["first_finding_s"] = time.perf_counter() - started
             self._emit("delta", {"chars": sum(map(len, stream))})
+            if self._stopped():  # a cancel that came before the backend had started: again
+                self._cancel_backend()
 
+        if self._stopped():
+            raise BackendError(CANCELLED)
         msgs = prompts.review_messages(draft)
         gen = self.backend.generate(msgs.messages, schema=output.review_schema(),
                                     max_tokens=self.settings.max_tokens, timeout=deadline - time.monotonic(),
@@ -109,6 +143,8 @@ class ModelEngine:
             self._emit("finding", {"paragraph": f.paragraph, "start": f.start, "end": f.end})
 
         out = EngineOutput(status="ok", findings=checked.findings)
+        if self._stopped():
+            raise BackendError(CANCELLED)
         if self.settings.rewrite and (draft.rule_findings or checked.findings):
             out.rewrite, out.withheld = self._rewrite(draft, checked.findings, deadline, dropped)
         out.dropped = dict(dropped)
@@ -123,8 +159,10 @@ class ModelEngine:
         try:
             gen = self.backend.generate(msgs.messages, schema=None, max_tokens=max_tokens,
                                         timeout=deadline - time.monotonic(), cache_key="rewrite",
-                                        static_chars=msgs.static_chars)
+                                        static_chars=msgs.static_chars, on_delta=self._recancel)
         except BackendError as exc:
+            if exc.status == CANCELLED:
+                raise
             dropped["rewrite_" + ("timeout" if exc.status == "timeout" else "unavailable")] += 1
             return None, f"the model rewrite did not finish ({exc.status})"
         self.last["rewrite"] = gen
@@ -134,6 +172,10 @@ class ModelEngine:
             dropped[verdict.gate] += 1
             return None, verdict.reason
         return gen.text.strip(), None
+
+    def _recancel(self, piece: str) -> None:
+        if self._stopped():
+            self._cancel_backend()
 
     def close(self) -> None:
         self.backend.close()

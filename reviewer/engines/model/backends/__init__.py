@@ -2,8 +2,13 @@
 
 A backend turns chat messages (+ an optional JSON schema) into text. It never raises
 anything but BackendError, whose `status` is what `engines.model` shows: "timeout" or
-"unavailable: <reason>". Backends are imported only when chosen, so the rules-only path
-never loads llama_cpp or an HTTP client.
+"unavailable: <reason>", or "cancelled" after `cancel()`. Backends are imported only when
+chosen, so the rules-only path never loads llama_cpp or an HTTP client.
+
+`cancel()` may be called from any thread: the `generate()` in progress stops within a
+fraction of a second and raises BackendError("cancelled") (llama: the worker stops at its
+next token and stays loaded; openai: the HTTP request is dropped, so the server stops).
+With nothing in progress it does nothing: a stale cancel never reaches the next request.
 """
 
 from __future__ import annotations
@@ -59,7 +64,14 @@ class Backend(Protocol):
     def describe(self) -> dict:
         """Static facts (no loading): backend, model path or server URL..."""
 
+    def cancel(self) -> None:
+        """Stop the generate() in progress, if any (thread-safe, idempotent)."""
+
     def close(self) -> None: ...
+
+
+def cancelled() -> BackendError:
+    return BackendError("cancelled")
 
 
 class NoBackend:
@@ -72,6 +84,9 @@ class NoBackend:
 
     def describe(self) -> dict:
         return {"backend": "none"}
+
+    def cancel(self) -> None:
+        pass
 
     def close(self) -> None:
         pass

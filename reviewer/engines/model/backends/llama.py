@@ -5,6 +5,10 @@ take the process down. Running it in a worker (llama_worker.py, JSON lines over 
 turns any of those into "unavailable: model process crashed (signal N)" for this review,
 and the next review starts a fresh worker. The worker loads the model once and stays
 warm; one request runs at a time.
+
+cancel() sends the worker `{"op": "cancel", "id": N}`: generation N stops at its next
+token and the worker stays loaded (prefix cache kept). A worker that does not answer
+within CANCEL_GRACE_S (stuck in native code) is killed; the next request starts a new one.
 """
 
 from __future__ import annotations
@@ -18,11 +22,18 @@ import sys
 import threading
 import time
 
-from reviewer.engines.model.backends import BackendError, Generation, OnDelta, unavailable
+from reviewer.engines.model.backends import (
+    BackendError,
+    Generation,
+    OnDelta,
+    cancelled,
+    unavailable,
+)
 from reviewer.engines.model.config import Settings
 
 GGUF_MAGIC = b"GGUF"
 KILL_GRACE_S = 5.0  # the worker stops itself at the deadline; this covers a stuck prompt eval
+CANCEL_GRACE_S = 3.0  # a cancelled worker answers at its next token; a long prompt eval may not
 
 
 def _signal_name(code: int) -> str:
@@ -45,6 +56,7 @@ class Worker:
             stderr=None if debug else subprocess.DEVNULL, env=env, text=True, encoding="utf-8",
         )
         self.replies: queue.Queue = queue.Queue()
+        self._send_lock = threading.Lock()  # cancel() writes from another thread
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -64,9 +76,10 @@ class Worker:
 
     def send(self, req: dict) -> None:
         try:
-            self.proc.stdin.write(json.dumps(req) + "\n")
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
+            with self._send_lock:
+                self.proc.stdin.write(json.dumps(req) + "\n")
+                self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):  # ValueError: pipe already closed
             raise self.crashed() from None
 
     def crashed(self) -> BackendError:
@@ -79,14 +92,22 @@ class Worker:
             return unavailable(f"model process crashed (signal {_signal_name(code)})")
         return unavailable(f"model process exited (code {code})")
 
-    def receive(self, deadline: float, on_delta: OnDelta | None) -> dict:
+    def receive(self, deadline: float, on_delta: OnDelta | None,
+                cancel: threading.Event | None = None) -> dict:
+        give_up = None  # once cancelled: when to stop waiting for the worker's answer
         while True:
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0:
                 self.kill()
                 raise BackendError("timeout")
+            if cancel is not None and cancel.is_set():
+                give_up = give_up or now + CANCEL_GRACE_S
+                if now > give_up:
+                    self.kill()
+                    raise cancelled()
             try:
-                msg = self.replies.get(timeout=left)
+                msg = self.replies.get(timeout=left if cancel is None else min(left, 0.05))
             except queue.Empty:
                 continue
             if msg is None:
@@ -125,6 +146,9 @@ class LlamaBackend:
         self.worker: Worker | None = None
         self.info: dict = {}
         self._lock = threading.Lock()
+        self._ids = 0  # generation ids: a cancel names the one it means
+        self._running: tuple[Worker, int, threading.Event] | None = None
+        self._running_lock = threading.Lock()
 
     def describe(self) -> dict:
         return {"backend": "llama", "model": str(self.path), "threads": self.settings.effective_threads(),
@@ -179,16 +203,25 @@ class LlamaBackend:
             if left <= 0:
                 raise BackendError("timeout")
             worker = self.worker
-            worker.send({"op": "generate", "messages": messages, "schema": schema,
-                         "max_tokens": max_tokens, "timeout": left, "cache_key": cache_key,
-                         "static_chars": static_chars, "prefix_cache": self.settings.prefix_cache})
+            self._ids += 1
+            stop = threading.Event()
+            with self._running_lock:
+                self._running = (worker, self._ids, stop)
             try:
-                reply = worker.receive(time.monotonic() + left + KILL_GRACE_S, on_delta)
+                worker.send({"op": "generate", "id": self._ids, "messages": messages, "schema": schema,
+                             "max_tokens": max_tokens, "timeout": left, "cache_key": cache_key,
+                             "static_chars": static_chars, "prefix_cache": self.settings.prefix_cache})
+                reply = worker.receive(time.monotonic() + left + KILL_GRACE_S, on_delta, stop)
             except BackendError:
                 self.worker = None  # killed or crashed: the next request starts a new one
                 raise
+            finally:
+                with self._running_lock:
+                    self._running = None
             if not reply.get("ok"):
                 error = reply.get("error")
+                if error == "cancelled":
+                    raise cancelled()
                 if error == "too_long":
                     raise unavailable(f"draft too long for the model's context ({reply.get('detail')})")
                 if error == "oom":
@@ -198,9 +231,23 @@ class LlamaBackend:
             self.info["peak_rss_mb"] = r.pop("peak_rss_mb", None)
             if r["finish"] == "timeout":
                 raise BackendError("timeout")
+            if r["finish"] == "cancelled":
+                raise cancelled()
             return Generation(text=r["text"], finish=r["finish"], prompt_tokens=r["prompt_tokens"],
                               cached_tokens=r["cached_tokens"], completion_tokens=r["completion_tokens"],
                               seconds=r["seconds"], first_token_s=r["first_token_s"])
+
+    def cancel(self) -> None:
+        """Stop the generation in progress (from any thread); the worker stays loaded."""
+        with self._running_lock:
+            if self._running is None or self._running[2].is_set():
+                return
+            worker, gid, stop = self._running
+            stop.set()
+            try:
+                worker.send({"op": "cancel", "id": gid})
+            except BackendError:
+                pass  # the worker is gone: generate() reports that
 
     @property
     def pid(self) -> int | None:

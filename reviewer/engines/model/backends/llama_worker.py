@@ -9,6 +9,10 @@ Prefix cache: the static part of each prompt kind (system message + fixed instru
 is evaluated once and its state saved. Each request starts from that state, and after
 it the state is restored, so the warm context holds no draft-derived tokens between
 requests. Nothing is written to disk.
+
+Cancel: stdin is read on its own thread, so `{"op": "cancel", "id": N}` arrives while
+generation N runs; the stopping criteria (checked at every token) then end it and the
+reply says finish "cancelled". The model and its prefix cache stay loaded.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import resource
 import sys
+import threading
 import time
 
 SENTINEL = "\u0000STATIC-END\u0000"
@@ -64,6 +70,7 @@ class Worker:
         self.prefixes: dict[str, tuple[list[int], object]] = {}
         self.grammars: dict[str, object] = {}
         self.info: dict = {}
+        self._used: str | None = None  # prefix key of the request whose tokens are in the context
 
     def load(self, req: dict) -> dict:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -135,7 +142,19 @@ class Worker:
             self.grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
         return self.grammars[key]
 
-    def generate(self, req: dict) -> dict:
+    def forget(self) -> None:
+        """Put the context back to the cached static prefix (or empty), so no draft-derived
+        tokens stay between requests. main() runs it after sending the reply: restoring
+        the state can take a while (seconds the first time) and a cancel should not wait."""
+        key, self._used = self._used, None
+        if self.llm is None:
+            return
+        if key is not None and key in self.prefixes:
+            self.llm.load_state(self.prefixes[key][1])
+        else:
+            self.llm.reset()
+
+    def generate(self, req: dict, cancel: threading.Event | None = None) -> dict:
         import llama_cpp
 
         llm = self.llm
@@ -149,42 +168,43 @@ class Worker:
         max_tokens = min(max_tokens, llm.n_ctx() - len(tokens))
         key = req.get("cache_key") if req.get("prefix_cache", True) else None
         cached = self._start_from_prefix(key, static)
+        self._used = key  # forget() puts this prefix back once the reply is out
         timed_out = False
+        cancel = cancel or threading.Event()
 
         def out_of_time(ids, logits) -> bool:
             nonlocal timed_out
             timed_out = timed_out or time.monotonic() > deadline
-            return timed_out
+            return timed_out or cancel.is_set()
 
         text: list[str] = []
         first = None
         n = 0
         finish = "stop"
-        try:
-            stream = llm.create_completion(
-                prompt=tokens, max_tokens=max_tokens, temperature=0.0, stop=stop, stream=True,
-                grammar=self._grammar(req.get("schema")), repeat_penalty=1.0,
-                stopping_criteria=llama_cpp.StoppingCriteriaList([out_of_time]),
-            )
-            for chunk in stream:
-                choice = chunk["choices"][0]
-                piece = choice.get("text") or ""
-                if piece:
-                    if first is None:
-                        first = time.perf_counter() - started
-                    text.append(piece)
-                    self.send({"event": "delta", "text": piece})
-                n += 1
-                if choice.get("finish_reason"):
-                    finish = choice["finish_reason"]
-        finally:
-            if key is not None and key in self.prefixes:
-                self.llm.load_state(self.prefixes[key][1])  # forget the draft's tokens
-            else:
-                self.llm.reset()
+        # (the draft's tokens leave the context in forget(), called after the reply)
+        stream = llm.create_completion(
+            prompt=tokens, max_tokens=max_tokens, temperature=0.0, stop=stop, stream=True,
+            grammar=self._grammar(req.get("schema")), repeat_penalty=1.0,
+            stopping_criteria=llama_cpp.StoppingCriteriaList([out_of_time]),
+        )
+        for chunk in stream:
+            choice = chunk["choices"][0]
+            piece = choice.get("text") or ""
+            if piece:
+                if first is None:
+                    first = time.perf_counter() - started
+                text.append(piece)
+                self.send({"event": "delta", "text": piece})
+            n += 1
+            if choice.get("finish_reason"):
+                finish = choice["finish_reason"]
+            if cancel.is_set():
+                break
+        stream.close()  # a cancel leaves it mid-way: end it before forget() touches the context
         seconds = time.perf_counter() - started
         return {"ok": True, "result": {
-            "text": "".join(text), "finish": "timeout" if timed_out else finish,
+            "text": "".join(text),
+            "finish": "cancelled" if cancel.is_set() else "timeout" if timed_out else finish,
             "prompt_tokens": len(tokens), "cached_tokens": cached,
             "completion_tokens": n,  # stream chunks: one per sampled token
             "seconds": round(seconds, 4),
@@ -197,6 +217,53 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+class Inbox:
+    """Reads requests on a thread of its own: a cancel must get through while the main
+    thread is busy generating. Generation ids come from the backend, one per request."""
+
+    def __init__(self, stream):
+        self.requests: queue.Queue = queue.Queue()
+        self.stop = threading.Event()  # set: the running generation should end now
+        self._lock = threading.Lock()
+        self._current = None
+        self._early: set = set()  # ids cancelled before their generation started
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            try:
+                req = json.loads(line)
+            except json.JSONDecodeError:
+                req = {"op": None, "bad": True}
+            if isinstance(req, dict) and req.get("op") == "cancel":
+                self.cancel(req.get("id"))
+            else:
+                self.requests.put(req)
+        self.requests.put(None)  # EOF: the backend went away
+
+    def cancel(self, gid) -> None:
+        with self._lock:
+            if gid is not None and gid == self._current:
+                self.stop.set()
+            elif gid is not None:
+                self._early.add(gid)  # queued behind us, or already finished (never seen again)
+
+    def begin(self, gid) -> bool:
+        """Mark generation `gid` as running; False if it was cancelled before it started."""
+        with self._lock:
+            self.stop.clear()
+            self._current = gid
+            early = gid is not None and gid in self._early
+            if isinstance(gid, int):  # ids only grow: older early cancels are stale
+                self._early = {g for g in self._early if isinstance(g, int) and g > gid}
+            return not early
+
+    def end(self) -> None:
+        with self._lock:
+            self._current = None
+            self.stop.clear()
+
+
 def main() -> None:
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)
@@ -207,10 +274,9 @@ def main() -> None:
         proto.flush()
 
     worker = Worker(send)
-    for line in sys.stdin:
-        try:
-            req = json.loads(line)
-        except json.JSONDecodeError:
+    inbox = Inbox(sys.stdin)
+    while (req := inbox.requests.get()) is not None:
+        if not isinstance(req, dict) or req.get("bad"):
             send({"ok": False, "error": "protocol", "detail": "request is not JSON"})
             continue
         op = req.get("op")
@@ -220,8 +286,14 @@ def main() -> None:
             elif op == "generate":
                 if worker.llm is None:
                     send({"ok": False, "error": "not_loaded", "detail": "load first"})
+                elif not inbox.begin(req.get("id")):
+                    send({"ok": False, "error": "cancelled", "detail": "cancelled before it started"})
                 else:
-                    send(worker.generate(req))
+                    try:
+                        send(worker.generate(req, inbox.stop))
+                    finally:
+                        inbox.end()
+                        worker.forget()  # before the next request: no draft tokens stay
             elif op == "quit":
                 break
             else:

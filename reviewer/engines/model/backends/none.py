@@ -18,6 +18,9 @@ class NoModel:
     def describe(self) -> dict:
         return {"backend": "none"}
 
+    def cancel(self) -> None:
+        pass  # nothing ever runs
+
     def close(self) -> None:
         pass
 

@@ -5,17 +5,22 @@ Same prompts and schema as the llama backend. Structured output is asked for wit
 OpenAI `response_format` {"type": "json_schema"}; servers that only know the older
 {"type": "json_object", "schema": ...} form (llama-cpp-python's server) reject it
 (4xx, or 500 from llama-cpp-python), and the backend then uses that form from then on. Replies are streamed (SSE).
+
+cancel() drops the connection of the request in flight (its socket is shut down, which
+also wakes a read that is waiting on a silent server): llama.cpp's server stops
+generating when its client goes away.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
 from urllib.parse import urlparse
 
-from reviewer.engines.model.backends import BackendError, Generation, unavailable
+from reviewer.engines.model.backends import BackendError, Generation, cancelled, unavailable
 from reviewer.engines.model.config import Settings
 
 
@@ -34,6 +39,9 @@ class OpenAIBackend:
         self.info: dict = {}
         self._lock = threading.Lock()
         self._client = None
+        self._stop: threading.Event | None = None  # of the request in flight
+        self._resp = None  # its streaming response, so cancel() can drop the connection
+        self._stop_lock = threading.Lock()
 
     def describe(self) -> dict:
         return {"backend": "openai", "server_url": self.base, "model": self.model or "(server default)",
@@ -90,26 +98,47 @@ class OpenAIBackend:
             body = {"model": self.model, "messages": messages, "max_tokens": max_tokens,
                     "temperature": 0.0, "stream": True}
             deadline = time.monotonic() + timeout
-            for attempt in range(2):
-                if schema is not None:
-                    body["response_format"] = self._response_format(schema)
-                try:
-                    return self._stream(body, deadline, on_delta)
-                except httpx.HTTPStatusError as exc:
-                    code = exc.response.status_code
-                    # llama-cpp-python's server rejects "json_schema" with a 500, others 400/422.
-                    if schema is not None and attempt == 0 and code in (400, 422, 500) and \
-                            self.schema_mode == "json_schema":
-                        self.schema_mode = "json_object"
-                        continue
-                    raise unavailable(f"server at {self.base} answered {code}") from None
-                except httpx.TimeoutException:
-                    raise BackendError("timeout") from None
-                except httpx.HTTPError:
-                    raise unavailable(f"server unreachable at {self.base}") from None
+            stop = threading.Event()
+            with self._stop_lock:
+                self._stop = stop
+            try:
+                for attempt in range(2):
+                    if schema is not None:
+                        body["response_format"] = self._response_format(schema)
+                    try:
+                        return self._stream(body, deadline, on_delta, stop)
+                    except httpx.HTTPStatusError as exc:
+                        code = exc.response.status_code
+                        # llama-cpp-python's server rejects "json_schema" with a 500, others 400/422.
+                        if schema is not None and attempt == 0 and code in (400, 422, 500) and \
+                                self.schema_mode == "json_schema" and not stop.is_set():
+                            self.schema_mode = "json_object"
+                            continue
+                        raise unavailable(f"server at {self.base} answered {code}") from None
+                    except (httpx.HTTPError, OSError):
+                        if stop.is_set():  # the connection was dropped on purpose
+                            raise cancelled() from None
+                        raise
+            except httpx.TimeoutException:
+                raise BackendError("timeout") from None
+            except (httpx.HTTPError, OSError):
+                raise unavailable(f"server unreachable at {self.base}") from None
+            finally:
+                with self._stop_lock:
+                    self._stop, self._resp = None, None
         raise unavailable("server rejected the structured-output request")
 
-    def _stream(self, body: dict, deadline: float, on_delta) -> Generation:
+    def cancel(self) -> None:
+        """Drop the request in flight (from any thread): generate() raises "cancelled"."""
+        with self._stop_lock:
+            if self._stop is None:
+                return
+            self._stop.set()
+            resp = self._resp
+        if resp is not None:
+            _drop(resp)
+
+    def _stream(self, body: dict, deadline: float, on_delta, stop: threading.Event) -> Generation:
         import httpx
 
         started = time.perf_counter()
@@ -122,10 +151,16 @@ class OpenAIBackend:
         left = max(0.1, deadline - time.monotonic())
         with self._http().stream("POST", "/chat/completions", json=body,
                                  timeout=httpx.Timeout(left, connect=min(left, 5.0))) as resp:
+            with self._stop_lock:
+                self._resp = resp
+            if stop.is_set():  # cancelled while connecting
+                raise cancelled()
             if resp.status_code >= 400:
                 resp.read()
                 resp.raise_for_status()
             for line in resp.iter_lines():
+                if stop.is_set():
+                    raise cancelled()
                 if time.monotonic() > deadline:
                     raise BackendError("timeout")
                 if not line.startswith("data:"):
@@ -151,6 +186,8 @@ class OpenAIBackend:
                     if choice.get("finish_reason"):
                         finish = choice["finish_reason"]
                         ended = True
+        if stop.is_set():
+            raise cancelled()
         if not ended:
             raise unavailable(f"server at {self.base} closed the connection mid-answer")
         return Generation(text="".join(text), finish=finish,
@@ -163,6 +200,18 @@ class OpenAIBackend:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _drop(resp) -> None:
+    """Shut the response's socket down: unlike close(), shutdown wakes a thread blocked
+    reading it, and the server sees its client go away at once."""
+    stream = resp.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
 
 
 def create(settings: Settings) -> OpenAIBackend:

@@ -98,6 +98,6 @@ def calibrate(
 
     result = cal.calibrate(data, embedder)
     for topic, v in result["topics"].items():
-        out.print(f"{topic:16} threshold {v['threshold']:.4f}  AUC {v['auc']}  F1 {v.get('f1')}")
+        out.print(f"{topic:16} threshold {v['threshold']:.4f}  out-of-fold AUC {v.get('auc')}  F1 {v.get('f1')}")
     if not dry_run:
         out.print(f"saved: {thresholds.save(result)}")

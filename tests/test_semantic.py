@@ -64,6 +64,24 @@ def test_stored_thresholds_came_from_dev():
     cal = thresholds.load()
     assert cal["calibrated_on"] == "dev.jsonl"
     assert set(cal["threshold"]) >= {"advertising", "conflicts", "trust", "anonymity"}
+    # one classifier per topic decided by words; anonymity is decided by context, as for the rules
+    assert set(cal["model"]) >= {"trust", "defamation", "colleagues", "records", "conflicts", "boundaries"}
+    assert "anonymity" not in cal["model"]
+    assert {len(m["w"]) for m in cal["model"].values()} == {384}
+
+
+def test_threshold_keeps_its_margin_above_every_clean_draft():
+    from reviewer.retrieval.calibrate import choose
+
+    scores = [0.9, 0.8, 0.7, 0.65, 0.6, 0.2, 0.1]
+    labels = [True, True, True, False, True, False, False]
+    clean = [False, False, False, True, False, True, True]
+    at_zero, _ = choose(scores, labels, clean)
+    assert 0.65 < at_zero < 0.7  # best F1 that flags no clean draft
+    with_margin, stats = choose(scores, labels, clean, margin=0.1)
+    assert 0.75 <= with_margin < 0.8 and stats["tp"] == 2
+    never, stats = choose(scores, labels, clean, margin=1.0)  # nothing qualifies: the topic never fires
+    assert never > max(scores) and stats == {}
 
 
 def test_roc_auc_matches_a_hand_count():
@@ -138,11 +156,11 @@ def test_redirecting_a_patient_is_not_a_boundary_breach(engine):
 
 @pytest.mark.slow
 def test_semantic_findings_merge_through_review(engine):
-    text = "Use my code DRJO20 for 20% off the vitamins I recommend to all my patients, link in bio!"
+    text = "Snapped the clinic list on my screen, look how packed today is!"
     result = review(text, ReviewContext(as_doctor=True, named=True), engines=[engine])
     assert result.engines["semantic"] == "ok"
-    conflicts = [f for f in result.findings if f.topic == "conflicts"]
-    assert conflicts and any("semantic" in f.found_by for f in conflicts)
+    records = [f for f in result.findings if f.topic == "records"]
+    assert records and any("semantic" in f.found_by for f in records)
     json.loads(result.model_dump_json())  # the contract still serialises
 
 
@@ -171,3 +189,65 @@ def test_cli_check_semantic_reports_the_engine():
     result = json.loads(proc.stdout)
     assert result["engines"]["semantic"] == "ok"
     assert any("semantic" in f["found_by"] and f["topic"] == "advertising" for f in result["findings"])
+
+
+# Obvious breaches the classifiers rank first, far above the safe near-misses below. At the
+# calibrated operating point (thresholds 0.5 sd above the highest-scoring clean dev draft,
+# out-of-fold) only the clearest ones fire: the dev split's tricky-clean drafts sit high.
+OBVIOUS = [
+    ("trust", "Still hungover from the leaving do and about to start my morning clinic, pray for my patients"),
+    ("defamation", "The medical director at our trust is cooking the mortality figures and everyone knows it"),
+    ("colleagues", "Our new registrar is an absolute moron, no idea how she ever passed her exams"),
+    ("conflicts", "Honestly the best protein powder I have ever used, my code DOCMAX gets you 25% off"),
+    ("records", "Quick snap of the ward handover list so the night team can see who's sick"),
+]
+SAFE = [
+    (("A composite case, not a real patient: a man in his fifties with tiredness turns out to have "
+     "diabetes. Check sugars early."), {}),
+    (("Disclosure: I am paid by the manufacturer for talks. Here is the published trial of their new "
+     "inhaler so you can judge it yourself."), {}),
+    (("The inspection report published today rated the maternity unit inadequate; please read the full "
+     "report before commenting."), {}),
+    (("Thank you for your message. I can't give advice about your care here, please ring the practice "
+     "to book an appointment."), {"audience": "patient"}),
+    (("Night shift survival kit: three coffees, one cold toast and a rota that makes no sense. "
+     "Love this job really."), {}),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("topic,text", OBVIOUS)
+def test_obvious_breaches_score_highest_on_their_topic(engine, topic, text):
+    scores = engine.scores(draft(text, audience="public", as_doctor=True, named=True)).topic
+    assert max(scores, key=scores.get) == topic, scores
+    assert scores[topic] >= 0.75
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("topic,text", [
+    ("records", "Quick snap of the ward handover list so the night team can see who's sick"),
+    ("advertising", "Miracle anti-ageing drip, guaranteed results in one session, only three slots left!"),
+])
+def test_clear_breaches_fire(engine, topic, text):
+    out = engine.review(draft(text, audience="public", as_doctor=True, named=True))
+    assert topic in topics(out), sorted(topics(out))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text,ctx", SAFE)
+def test_safe_near_misses_score_low_and_do_not_fire(engine, text, ctx):
+    d = draft(text, **{"audience": "public", "as_doctor": True, "named": True, **ctx})
+    assert max(engine.scores(d).topic.values()) < 0.75  # below every obvious breach above
+    out = engine.review(d)
+    assert out.status == "ok" and out.findings == [], [(f.topic, f.quote) for f in out.findings]
+
+
+@pytest.mark.slow
+def test_finding_names_the_nearest_bank_example(engine):
+    from reviewer.retrieval import bank
+
+    text = "Quick snap of the ward handover list so the night team can see who's sick"
+    out = engine.review(draft(text, as_doctor=True, named=True))
+    f = next(f for f in out.findings if f.topic == "records")
+    breaches = {ex.text for e in bank.load().entries if e.paragraph == "conf-119" for ex in e.breach}
+    assert f.evidence.split('"')[1] in breaches and f.paragraph == "conf-119"

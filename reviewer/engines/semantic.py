@@ -1,9 +1,10 @@
 """The `semantic` engine: draft sentences close to the bank's breach phrasings become findings.
 
 A second opinion that needs no LLM: all-MiniLM-L6-v2 embeddings of each sentence are
-compared with the example bank (index/examples.yml) through the FAISS index; a sentence
-whose topic score passes that topic's threshold (calibrated on the dev split, stored in
-index/semantic.json) is reported with the nearest example as evidence. Patient
+scored per topic by a small logistic regression fitted on the example bank
+(index/examples.yml) and the dev split; a sentence whose topic score passes that topic's
+threshold (both stored in index/semantic.json by `reviewer index calibrate`) is reported
+with the nearest breach phrasing of the bank as evidence. Patient
 identifiers stay the rules' job. Heavy libraries load on the first review, once per
 process; any failure is reported as "unavailable: <reason>", never raised.
 """
@@ -48,12 +49,20 @@ class SemanticEngine:
                 ix = store.load(self._model)
                 cal = thresholds.load(ix.meta["model_id"],
                                       Path(self._thresholds_path) if self._thresholds_path else None)
-                self._state = (ix, cal)
+                self.use(ix, cal)
             except ReviewerError as exc:  # our messages carry no draft text
                 self._error = str(exc)
             except Exception as exc:  # noqa: BLE001 - never raise into the pipeline
                 log.warning("semantic engine failed to load (%s)", exc.__class__.__name__)
                 self._error = f"load failed ({exc.__class__.__name__})"
+
+    def use(self, ix, cal: dict) -> None:
+        """Score with this index and calibration (calibration and benchmarks inject their own)."""
+        from reviewer.retrieval import topics
+
+        if cal.get("model") and "classifier" not in cal:
+            cal["classifier"] = topics.classifier_arrays(cal["model"])
+        self._state = (ix, cal)
 
     @property
     def status(self) -> str:
@@ -74,8 +83,8 @@ class SemanticEngine:
     def scores(self, draft: Draft):
         from reviewer.retrieval import topics
 
-        ix, _ = self._state
-        return topics.score(ix, draft.view, draft.context)
+        ix, cal = self._state
+        return topics.score(ix, draft.view, draft.context, cal.get("classifier"))
 
     def _findings(self, draft: Draft) -> list[Finding]:
         from reviewer.retrieval import bank

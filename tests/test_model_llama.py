@@ -233,3 +233,46 @@ def test_cancel_stops_generation_and_the_worker_stays_warm(caplog, capfd):
     logged = caplog.text + out + err
     for text in DRAFTS:
         assert text not in logged and "Jane Smith" not in logged and "943 476" not in logged
+
+
+def test_cancel_during_prompt_evaluation_keeps_the_worker():
+    """A cancel that arrives while a long prompt is being evaluated (no token yet) stops
+    llama_decode itself (abort callback): the worker answers, is not killed, and serves
+    the next request from its prefix cache."""
+    import threading
+
+    from reviewer.engines.model.backends import BackendError
+
+    backend = ModelEngine(settings(), similarity=None).backend
+    long_draft = "Saw a patient on the ward today and wrote the notes up afterwards. " * 200
+    messages = [{"role": "system", "content": "You review drafts."},
+                {"role": "user", "content": "Static instructions. " * 40 + long_draft}]
+    static = len("Static instructions. " * 40)
+    box: dict = {}
+
+    def run():
+        try:
+            backend.generate(messages, schema=None, max_tokens=500, timeout=600, cache_key="long",
+                             static_chars=static)
+        except BackendError as exc:
+            box["status"] = exc.status
+
+    try:
+        backend.load()
+        pid = backend.pid
+        thread = threading.Thread(target=run)
+        thread.start()
+        for _ in range(1000):  # until the request is with the worker
+            if backend._running is not None:
+                break
+            thread.join(0.01)
+        backend.cancel()
+        thread.join(120)  # hang guard only
+        assert not thread.is_alive() and box == {"status": "cancelled"}
+        assert backend.pid == pid  # answered, not killed: the model stays loaded
+        gen = backend.generate(messages[:1] + [{"role": "user", "content": "Static instructions. " * 40
+                                                + "Lovely day."}], schema=None, max_tokens=8,
+                               timeout=600, cache_key="long", static_chars=static)
+        assert gen.text and backend.pid == pid
+    finally:
+        backend.close()

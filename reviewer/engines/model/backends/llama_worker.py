@@ -71,6 +71,8 @@ class Worker:
         self.grammars: dict[str, object] = {}
         self.info: dict = {}
         self._used: str | None = None  # prefix key of the request whose tokens are in the context
+        self._abort = threading.Event()  # the running generation's cancel
+        self._abort_cb = None  # ctypes callback: must stay referenced while the model lives
 
     def load(self, req: dict) -> dict:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -78,6 +80,7 @@ class Worker:
         started = time.perf_counter()
         self.llm = load_llama(req["path"], int(req["n_ctx"]), int(req["threads"]))
         llm = self.llm
+        self._abort_on_cancel()
         template = llm.metadata.get("tokenizer.chat_template")
         eos_id, bos_id = llm.token_eos(), llm.token_bos()
         eos = llm._model.token_get_text(eos_id) if eos_id != -1 else ""
@@ -97,6 +100,19 @@ class Worker:
             "peak_rss_mb": peak_rss_mb(),
         }
         return self.info
+
+    def _abort_on_cancel(self) -> None:
+        """Let a cancel interrupt llama_decode itself: the stopping criteria only run between
+        tokens, and evaluating a long prompt on a big model can take many seconds. ggml
+        asks the callback between graph nodes (negligible cost, measured); decode then
+        returns 2 and the context is restored by forget()."""
+        from llama_cpp import llama_cpp as native
+
+        try:
+            self._abort_cb = native.ggml_abort_callback(lambda _data: self._abort.is_set())
+            native.llama_set_abort_callback(self.llm._ctx.ctx, self._abort_cb, None)
+        except (AttributeError, TypeError):  # an older llama-cpp-python: cancel waits for a token
+            self._abort_cb = None
 
     def _tokens(self, messages: list[dict], static_chars: int) -> tuple[list[int], list[int], list]:
         """Full prompt tokens and the static-prefix tokens, through the GGUF's chat template."""
@@ -155,8 +171,6 @@ class Worker:
             self.llm.reset()
 
     def generate(self, req: dict, cancel: threading.Event | None = None) -> dict:
-        import llama_cpp
-
         llm = self.llm
         started = time.perf_counter()
         deadline = time.monotonic() + float(req["timeout"])
@@ -167,10 +181,27 @@ class Worker:
                     "detail": f"prompt is {len(tokens)} tokens; context is {llm.n_ctx()}"}
         max_tokens = min(max_tokens, llm.n_ctx() - len(tokens))
         key = req.get("cache_key") if req.get("prefix_cache", True) else None
-        cached = self._start_from_prefix(key, static)
-        self._used = key  # forget() puts this prefix back once the reply is out
-        timed_out = False
         cancel = cancel or threading.Event()
+        self._abort = cancel  # the abort callback reads it inside llama_decode (prompt eval)
+        self._used = key  # forget() puts this prefix back once the reply is out
+        try:
+            return self._generate(req, tokens, static, stop, max_tokens, key, cancel, deadline, started)
+        except RuntimeError:  # llama_decode returned 2: aborted by the cancel
+            if not cancel.is_set():
+                raise
+            return {"ok": True, "result": {
+                "text": "", "finish": "cancelled", "prompt_tokens": len(tokens), "cached_tokens": 0,
+                "completion_tokens": 0, "seconds": round(time.perf_counter() - started, 4),
+                "first_token_s": None, "peak_rss_mb": peak_rss_mb()}}
+        finally:
+            self._abort = threading.Event()  # never set: later evals run to the end
+
+    def _generate(self, req, tokens, static, stop, max_tokens, key, cancel, deadline, started) -> dict:
+        import llama_cpp
+
+        llm = self.llm
+        cached = self._start_from_prefix(key, static)
+        timed_out = False
 
         def out_of_time(ids, logits) -> bool:
             nonlocal timed_out

@@ -175,7 +175,8 @@ def test_review_in_browser_rules_only(browser, rules_server, tmp_path):
     page.wait_for_function("document.querySelector('#rv-detail').innerText.includes(\"St James's\")")
 
     # Choosing another finding from the list (keyboard-reachable radios) shows its details.
-    page.locator("#rv-findings label").filter(has_text="943 476 5919").click()
+    # The NHS number's own finding (the jigsaw finding's longer quote contains it too).
+    page.locator("#rv-findings label").filter(has_text="“943 476 5919”").click()
     page.wait_for_function("document.querySelector('#rv-detail').innerText.includes('943 476 5919')")
 
     # Compare: every finding marked per engine; here only the rules ran.

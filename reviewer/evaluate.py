@@ -116,6 +116,7 @@ def evaluate(rows: Iterable[Labelled], review_one: Callable[[BatchInput], Result
     span_kinds: dict[str, PRF] = {}
     clean_total = clean_flagged = 0
     flagged_ids: list[str] = []
+    clean_by_engine = {e: 0 for e in engines}  # clean drafts on which that engine found anything
     rewrite_checked = rewrite_clean = no_confidential_left = 0
     n = 0
     started = time.perf_counter()
@@ -140,6 +141,8 @@ def evaluate(rows: Iterable[Labelled], review_one: Callable[[BatchInput], Result
             if result.verdict != "ok":
                 clean_flagged += 1
                 flagged_ids.append(rid)
+            for e in engines:
+                clean_by_engine[e] += bool(_engine_topics(result, e))
         if result.findings:
             rewrite_checked += 1
             rewrite_clean += result.rewrite_check.clean
@@ -166,7 +169,8 @@ def evaluate(rows: Iterable[Labelled], review_one: Callable[[BatchInput], Result
                                                  for k, v in sorted(span_kinds.items())}},
         "clean": {"drafts": clean_total, "flagged": clean_flagged,
                   "false_flag_rate": round(clean_flagged / clean_total, 3) if clean_total else 0.0,
-                  "flagged_ids": flagged_ids[:20]},
+                  "flagged_ids": flagged_ids[:20],
+                  "flagged_by_engine": clean_by_engine},
         "rewrite_check": {"checked": rewrite_checked, "clean": rewrite_clean,
                           "pass_rate": round(rewrite_clean / rewrite_checked, 3) if rewrite_checked else 0.0,
                           "no_confidentiality_left": no_confidential_left,

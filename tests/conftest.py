@@ -4,7 +4,6 @@ and a fresh REVIEWER_CACHE per session so tests never touch a user's cache."""
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 

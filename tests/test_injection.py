@@ -18,7 +18,7 @@ import pytest
 from reviewer.engines import rules as rules_engine
 from reviewer.engines.model.backends import Generation
 from reviewer.review import review
-from reviewer.schema import SEVERITY_RANK, Finding, Result, json_schema
+from reviewer.schema import SEVERITY_RANK, Finding, json_schema
 from scripted_backend import ScriptedBackend
 
 DATA = Path(__file__).parent / "data" / "injection.jsonl"

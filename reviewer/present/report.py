@@ -27,8 +27,10 @@ def render_eval(report: dict, console: Console, rows=None) -> None:
     console.print(f"identifier spans: recall {sp['recall']:.3f}  precision {sp['precision']:.3f}  "
                   f"(tp {sp['tp']}, fp {sp['fp']}, fn {sp['fn']})")
     cl = report["clean"]
+    by_engine = cl.get("flagged_by_engine", {})
+    each = "; ".join(f"{e} alone {n}/{cl['drafts']}" for e, n in by_engine.items()) if len(by_engine) > 1 else ""
     console.print(f"clean drafts flagged: {cl['flagged']}/{cl['drafts']} "
-                  f"(false-flag rate {cl['false_flag_rate']:.3f})")
+                  f"(false-flag rate {cl['false_flag_rate']:.3f})" + (f"; {each}" if each else ""))
     rc = report["rewrite_check"]
     console.print(f"redaction/rewrite re-check pass rate: {rc['pass_rate']:.3f} ({rc['clean']}/{rc['checked']}); "
                   f"no confidentiality finding left: {rc['no_confidentiality_left_rate']:.3f}")

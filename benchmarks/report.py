@@ -250,8 +250,13 @@ def _summary(res: dict) -> str:
 def _model_f1(r: dict | None) -> str:
     if not r or _status(r) is not None:
         return "not yet measured"
-    found = [f"{k} {_n(v)}" for k, v in _flatten(r) if "macro_f1" in k and isinstance(v, (int, float))]
-    return ", ".join(found) if found else "not reported by bench_model.py"
+    ev = r.get("eval") or {}
+    f1 = ev.get("macro_f1") or {}
+    if not f1:
+        return "not reported by bench_model.py"
+    return (f"rules {f1.get('rules', 0):.3f} / model {f1.get('model', 0):.3f} / union "
+            f"{f1.get('union', 0):.3f} on {ev.get('drafts', '?')} dev drafts (bundled model; "
+            f"rewrites offered {ev.get('rewrites_offered', 0)} of {ev.get('rewrites_asked', 0)})")
 
 
 def render(info: dict, results: dict[str, dict]) -> str:

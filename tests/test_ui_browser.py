@@ -29,32 +29,10 @@ DRAFT = ("Long night on call. Saw Mrs Patel (82) in bed 4 at St James's again, "
          "NHS no 943 476 5919. Poor woman has dementia. #NHS")
 # The server process gets the suite's network guard before anything else is imported, and
 # reports every blocked connection and every non-loopback name lookup (a library could
-# swallow the error; the report line cannot be swallowed).
-SERVER = (
-    "import socket, sys, pytest_socket\n"
-    "pytest_socket.socket_allow_hosts(['127.0.0.1', '::1', 'localhost'], allow_unix_socket=True)\n"
-    "_connect, _lookup = socket.socket.connect, socket.getaddrinfo\n"
-    "def connect(sock, *args):\n"
-    "    try:\n        return _connect(sock, *args)\n"
-    "    except Exception:\n"
-    "        print('EGRESS-BLOCKED', args[:1], file=sys.stderr, flush=True)\n        raise\n"
-    "def lookup(host, *args, **kw):\n"
-    "    if host not in ('127.0.0.1', '::1', 'localhost', None, ''):\n"
-    "        print('EGRESS-LOOKUP', host, file=sys.stderr, flush=True)\n"
-    "    return _lookup(host, *args, **kw)\n"
-    "socket.socket.connect, socket.getaddrinfo = connect, lookup\n"
-    "from reviewer.cli import main\n"
-    "sys.argv = ['reviewer', 'ui'] + sys.argv[1:]\n"
-    "main()\n"
-)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# swallow the error; the report line cannot be swallowed): ui_client.GUARD.
+sys.path.insert(0, str(Path(__file__).parent / "helpers"))
+from ui_client import GUARD as SERVER  # noqa: E402
+from ui_client import free_port as _free_port  # noqa: E402
 
 
 class Server:

@@ -345,3 +345,35 @@ def test_dropping_the_review_midway_cancels_its_engine():
     while not model.outcomes and time.monotonic() < deadline:
         time.sleep(0.01)
     assert model.outcomes == ["cancelled"]
+
+
+def test_a_failed_engine_is_retried_by_a_later_review_without_a_restart():
+    """The model file was missing at start-up; the user puts it back and reviews again."""
+    attempts = []
+
+    def factory(name):
+        attempts.append(name)
+        if len(attempts) == 1:
+            return FakeEngine(name, status="unavailable: model file not found")
+        return FakeEngine(name)
+
+    hub = EngineHub(("model",), factory=factory, retriever_factory=None)
+    hub.start().join(30)
+    assert hub.states["model"].phase == "unavailable" and hub.states["model"].failed_at is not None
+    # Within the retry interval the failure stands: no reload storm on every click.
+    first = list(stages(DRAFT, CTX, hub, poll=0.01))[-1]
+    assert first.notes == {"model": "model file not found"} and attempts == ["model"]
+    # Once it is old enough, the next retry loads it again and the model runs.
+    assert hub.retry_failed(min_age=0) == ["model"]
+    hub.join(30)
+    assert hub.states["model"].phase == "ready" and attempts == ["model", "model"]
+    final = list(stages(DRAFT, CTX, hub, poll=0.01))[-1]
+    assert final.ran == ["rules", "model"]
+    assert any(f.found_by == ["model"] and f.quote == "clinic" for f in final.result.findings)
+
+
+def test_not_installed_engines_are_not_retried():
+    hub = hub_with({}, fail={"semantic": ModuleNotFoundError("reviewer.engines.semantic")})
+    assert hub.states["semantic"].phase == "unavailable"
+    assert hub.retry_failed(min_age=0) == []
+    assert hub.states["semantic"].phase == "unavailable"

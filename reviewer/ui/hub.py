@@ -33,6 +33,11 @@ class EngineState:
     engine: Engine | None = None
     label: str = ""
     activity: str = ""  # live progress of the current run ("412 characters generated")
+    failed_at: float | None = None  # monotonic time of a load failure that a retry could fix
+
+    def fail(self, detail: str, retryable: bool = True) -> None:
+        self.phase, self.detail = "unavailable", detail
+        self.failed_at = time.monotonic() if retryable else None
 
     @property
     def settled(self) -> bool:
@@ -49,6 +54,9 @@ class EngineState:
         return f"{self.name}: {self.detail}" if self.detail else f"{self.name}: {self.phase}"
 
 
+# A failed engine is loaded again by the next review once this long has passed: the user
+# may have fixed the model file or the embedder meanwhile, and should not need a restart.
+RETRY_AFTER_S = 30.0
 QUEUE_POLL = 0.05  # how often a queued review checks whether it was cancelled
 REDELIVER_S = 5.0  # how long a cancel keeps being re-sent while the engine is still running
 
@@ -206,6 +214,7 @@ class EngineHub:
         self._factory = factory
         self._retriever_factory = retriever_factory
         self._thread: threading.Thread | None = None
+        self._retry_lock = threading.Lock()
         self.rules_only_reason = rules_only_reason
         # Guidance retrieval (embeddings) is not an engine but loads like one.
         self.retrieval = EngineState("guidance search")
@@ -226,6 +235,31 @@ class EngineHub:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def retry_failed(self, min_age: float = RETRY_AFTER_S) -> list[str]:
+        """Load again, in the background, what failed to load at least `min_age` s ago (a
+        missing or corrupt model file, an embedder folder that was not there). A review
+        that starts now waits for it like for the first warm-up; not-installed engines are
+        not retried. Returns the names being retried."""
+        with self._retry_lock:
+            if self.rules_only_reason or (self._thread is not None and self._thread.is_alive()):
+                return []
+            now = time.monotonic()
+            due = [s for s in (self.retrieval, *self.states.values())
+                   if s.phase == "unavailable" and s.failed_at is not None and now - s.failed_at >= min_age]
+            for state in due:
+                self._close(state)
+                state.phase, state.detail, state.failed_at, state.engine = "waiting", "", None, None
+            if due:
+                log.info("retrying %s", ", ".join(s.name for s in due))
+                self._thread = threading.Thread(target=self._rewarm, args=(due,), name="reviewer-retry",
+                                                daemon=True)
+                self._thread.start()
+            return [s.name for s in due]
+
+    def _rewarm(self, due: list[EngineState]) -> None:
+        for state in due:  # retrieval first, as in _warm_all: the semantic engine shares it
+            self._warm_retrieval() if state is self.retrieval else self._warm(state)
+
     def _warm_all(self) -> None:
         # One after the other: on a 2-core laptop parallel loads only slow each other down.
         # Retrieval first: it loads the embedding model the semantic engine shares.
@@ -242,12 +276,15 @@ class EngineHub:
         try:
             retriever = self._retriever_factory()
             retriever(WARM_TEXT, [])
-        except Exception as exc:  # noqa: BLE001 - ImportError or anything else: cited paragraphs only
-            state.phase, state.detail = "unavailable", f"not installed ({exc.__class__.__name__})"
+        except ImportError as exc:
+            state.fail(f"not installed ({exc.__class__.__name__})", retryable=False)
+            return
+        except Exception as exc:  # noqa: BLE001 - anything else: cited paragraphs only
+            state.fail(f"failed to load ({exc.__class__.__name__})")
             return
         state.seconds = time.perf_counter() - t0
         if getattr(retriever, "error", None):
-            state.phase, state.detail = "unavailable", retriever.error
+            state.fail(retriever.error)
             return
         self._retriever, state.phase = retriever, "ready"
 
@@ -262,21 +299,20 @@ class EngineHub:
         try:
             engine = (self._factory(state.name, self._progress_callback(state))
                       if self._factory is _default_factory else self._factory(state.name))
-        except (ImportError, KeyError) as exc:
-            state.phase = "unavailable"
-            state.detail = f"engine not installed ({exc.__class__.__name__})"
+        except (ImportError, KeyError) as exc:  # a restart (after an install) is what fixes these
+            state.fail(f"engine not installed ({exc.__class__.__name__})", retryable=False)
             return
         except Exception as exc:  # noqa: BLE001 - creating must not raise, but never trust it
-            state.phase, state.detail = "unavailable", f"could not start ({exc.__class__.__name__})"
+            state.fail(f"could not start ({exc.__class__.__name__})")
             return
         state.label = _label(state.name, engine)
         state.engine = engine  # known now so close() can stop it mid-load; used only once ready
         status = self._warm_engine(state.name, engine)
         state.seconds = time.perf_counter() - t0
         if status == "ok":
-            state.phase = "ready"
+            state.phase, state.failed_at = "ready", None
         else:
-            state.phase, state.detail = "unavailable", status.removeprefix("unavailable: ")
+            state.fail(status.removeprefix("unavailable: "))
 
     def _warm_engine(self, name: str, engine: Engine) -> str:
         """Load weights now rather than on the first user's review: the engine's own
@@ -313,12 +349,16 @@ class EngineHub:
     def close(self) -> None:
         """Stop engine workers (the model runs in its own process) so the server exits promptly."""
         for state in self.states.values():
-            closer = getattr(state.engine, "close", None)
-            if callable(closer):
-                try:
-                    closer()
-                except Exception as exc:  # noqa: BLE001 - shutting down anyway
-                    log.warning("closing %s failed: %s", state.name, exc.__class__.__name__)
+            self._close(state)
+
+    @staticmethod
+    def _close(state: EngineState) -> None:
+        closer = getattr(state.engine, "close", None)
+        if callable(closer):
+            try:
+                closer()
+            except Exception as exc:  # noqa: BLE001 - shutting down or replacing it anyway
+                log.warning("closing %s failed: %s", state.name, exc.__class__.__name__)
 
     # --- what a session uses -------------------------------------------------------------
     def settled(self) -> bool:

@@ -82,6 +82,7 @@ def _stages(text: str, ctx: ReviewContext, hub: EngineHub, image: bytes | None, 
         return
     yield Stage(result, "rules", "rules done; starting the other engines…", ["rules"], {},
                 False, time.perf_counter() - t0)
+    hub.retry_failed()  # an engine that failed a while ago may load now (file fixed meanwhile)
 
     ran = ["rules"]
     used = []  # LockedEngine wrappers, reused so earlier engines are not run again

@@ -343,7 +343,12 @@ def test_review_in_browser_with_engines(browser, tmp_path):
             page.locator("#rv-stop").click()
             page.wait_for_function(
                 "document.querySelector('#rv-verdict').innerText.includes('stopped')", timeout=10_000)
+            # A progress frame already on its way may land after Stop's answer; the page says
+            # "stopped" again once it has, so the spinner goes and stays gone.
+            page.locator("#rv-verdict .rv-progress").wait_for(state="detached", timeout=10_000)
+            time.sleep(1.0)
             assert page.locator("#rv-verdict .rv-progress").count() == 0
+            assert "stopped" in page.locator("#rv-verdict").inner_text()
             assert "Jones" in page.locator("#rv-highlights").inner_text()
             stopped = True
         # A new review while another is still running: the newer one wins, and the older

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -28,6 +29,7 @@ AUDIENCES = [("Public post", "public"), ("Friends-only profile", "friends"),
 TRI = [("Yes", "yes"), ("No", "no"), ("Not sure", "unknown")]
 _TRI_VALUE = {"yes": True, "no": False, "unknown": None}
 EXAMPLES_FILE = Path(__file__).with_name("examples.yml")
+STOP_SETTLE_S = 0.5  # after Stop, how long a progress frame already on its way may take to land
 EMPTY = Result(verdict="ok", engines={}, findings=[], redacted="", rewrite_check={"clean": True})
 
 
@@ -255,12 +257,23 @@ def build(hub: EngineHub) -> gr.Blocks:
             check = recheck(edited, state["ctx"], "rewrite")
             return render.badge_html(check), render.diff_segments(state["text"], edited)
 
-        def on_stop(state, run):
-            run["current"] += 1
-            hub.cancel(run.get("active"))  # the model stops generating, not just the page
+        def stopped_banner(state):
             if not state:
                 return render.idle_html(hub.summary())
             return render.verdict_html(state["result"], "stopped: showing the result so far", "")
+
+        def on_stop(state, run):
+            run["current"] += 1
+            run["stopped"] = run["current"]
+            hub.cancel(run.get("active"))  # the model stops generating, not just the page
+            return stopped_banner(state)
+
+        def after_stop(state, run):
+            # A progress frame the review had already sent can reach the page after Stop's
+            # answer and bring the spinner back for good: say "stopped" once more after it,
+            # unless a newer review has started since.
+            time.sleep(STOP_SETTLE_S)
+            return stopped_banner(state) if run.get("stopped") == run["current"] else gr.skip()
 
         def on_upload(path):
             try:
@@ -285,7 +298,7 @@ def build(hub: EngineHub) -> gr.Blocks:
         review_event = review_btn.click(on_review, inputs, result_outputs, **review_opts)
         submit_event = draft.submit(on_review, inputs, result_outputs, **review_opts)
         stop_btn.click(on_stop, [session, runs], [banner], cancels=[review_event, submit_event],
-                       queue=False)
+                       queue=False).then(after_stop, [session, runs], [banner], queue=False)
         example_events = []
         for btn, ex in zip(example_btns, examples, strict=True):
             ev = btn.click(

@@ -258,7 +258,10 @@ class EngineHub:
 
     def _rewarm(self, due: list[EngineState]) -> None:
         for state in due:  # retrieval first, as in _warm_all: the semantic engine shares it
-            self._warm_retrieval() if state is self.retrieval else self._warm(state)
+            if state is self.retrieval:
+                self._warm_retrieval()
+            else:
+                self._warm(state)
 
     def _warm_all(self) -> None:
         # One after the other: on a 2-core laptop parallel loads only slow each other down.

@@ -28,12 +28,14 @@ class FakeEngine:
     def __init__(self, name, gate: threading.Event | None = None, status="ok", label=None):
         self.name, self.gate, self.status = name, gate, status
         self.calls = 0
+        self.entered = threading.Event()
         if label:
             self.label = label
 
     def review(self, draft):
         self.calls += 1
         if self.gate is not None and draft.text != "Warm-up draft: lovely weather for the charity run this weekend.":
+            self.entered.set()  # a review (not the warm-up) holds the engine now
             assert self.gate.wait(10), "test gate never opened"
         if self.status != "ok":
             return EngineOutput(status=self.status)
@@ -220,11 +222,14 @@ def test_scored_guidance_is_shown_even_when_no_engine_runs():
 
 def test_a_second_session_waiting_for_a_busy_engine_is_told_so():
     gate = threading.Event()
-    hub = hub_with({"model": FakeEngine("model", gate)})
+    engine = FakeEngine("model", gate)
+    hub = hub_with({"model": engine})
     first = stages(DRAFT, CTX, hub, poll=0.01)
     second = stages("Saw Mr Jones in clinic today", CTX, hub, poll=0.01)
     next(first)
-    assert until(first, lambda st: "reviewing" in st.progress)  # the first session holds the engine
+    # "reviewing" shows as soon as the first session's thread starts; wait until its review
+    # really holds the engine, or the second session could take the engine first.
+    assert until(first, lambda st: "reviewing" in st.progress and engine.entered.is_set())
     assert next(second).phase == "rules"  # rules answer at once, whatever the engine is doing
     assert until(second, lambda st: "model: busy with another review, waiting" in st.progress)
     gate.set()

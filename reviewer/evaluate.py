@@ -124,8 +124,9 @@ def evaluate(rows: Iterable[Labelled], review_one: Callable[[BatchInput], Result
         n += 1
         rid = str(row.item.id)
         result = review_one(row.item)
+        found = {e: _engine_topics(result, e) for e in engines}
         for e in engines:
-            per_engine[e].add(rid, row.topics, _engine_topics(result, e))
+            per_engine[e].add(rid, row.topics, found[e])
         union.add(rid, row.topics, _engine_topics(result, None))
         pred = [(s, e) for s, e, _ in identifier_spans(result.findings)]
         for s, e, kind in row.spans:
@@ -142,7 +143,7 @@ def evaluate(rows: Iterable[Labelled], review_one: Callable[[BatchInput], Result
                 clean_flagged += 1
                 flagged_ids.append(rid)
             for e in engines:
-                clean_by_engine[e] += bool(_engine_topics(result, e))
+                clean_by_engine[e] += bool(found[e])
         if result.findings:
             rewrite_checked += 1
             rewrite_clean += result.rewrite_check.clean

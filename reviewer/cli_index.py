@@ -60,7 +60,7 @@ def info(
     except EngineUnavailable as exc:
         report["state"] = f"model unavailable: {exc}"
     try:
-        cal = thresholds.load()
+        cal = thresholds.load(with_model=False)
         report["thresholds"] = {"file": str(thresholds.thresholds_path()), "model_id": cal.get("model_id"),
                                 "calibrated_on": cal.get("calibrated_on"),
                                 "topics": cal["threshold"]}
@@ -92,12 +92,12 @@ def calibrate(
     embedder: str | None = EMBEDDER,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the thresholds without saving them."),
 ) -> None:
-    """Calibrate the semantic engine's per-topic thresholds and save them to index/semantic.json."""
+    """Fit the semantic engine's classifiers and thresholds; save them to index/semantic*.{json,npz}."""
     from reviewer.retrieval import calibrate as cal
     from reviewer.retrieval import thresholds
 
-    result = cal.calibrate(data, embedder)
+    result, kernel = cal.calibrate(data, embedder)
     for topic, v in result["topics"].items():
         out.print(f"{topic:16} threshold {v['threshold']:.4f}  out-of-fold AUC {v.get('auc')}  F1 {v.get('f1')}")
     if not dry_run:
-        out.print(f"saved: {thresholds.save(result)}")
+        out.print(f"saved: {thresholds.save(result, kernel)}")

@@ -24,6 +24,12 @@ class Labelled:
     item: BatchInput
     topics: set[str]
     spans: list[tuple[int, int, str]]
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def batch(self) -> str:
+        """Which writer's batch the draft comes from (tag `batchN`; untagged drafts are batch1)."""
+        return next((t for t in self.tags if t.startswith("batch")), "batch1")
 
 
 def load_labelled(path: Path) -> list[Labelled]:
@@ -44,6 +50,7 @@ def load_labelled(path: Path) -> list[Labelled]:
                 BatchInput.model_validate(obj),
                 set(labels.get("topics", [])),
                 [(s["start"], s["end"], s["kind"]) for s in labels.get("spans", [])],
+                [str(t) for t in labels.get("tags", [])],
             ))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{path}: line {n}: not a labelled draft ({exc.__class__.__name__})") from None

@@ -54,7 +54,10 @@ def review(
     for engine in engines:
         out = engine.review(draft)
         statuses[engine.name] = out.status
-        findings.extend(out.findings)
+        kept, exempted = rules_engine.drop_exempted(view, out.findings)
+        findings.extend(kept)
+        if exempted:
+            out.dropped["exempted"] = out.dropped.get("exempted", 0) + exempted
         for reason, n in out.dropped.items():
             dropped[f"{engine.name}.{reason}"] = dropped.get(f"{engine.name}.{reason}", 0) + n
         if out.rewrite is not None:

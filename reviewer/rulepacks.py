@@ -136,6 +136,37 @@ class RecogniserSpec(BaseModel):
     examples: Examples
 
 
+class ExemptionSpec(BaseModel):
+    """A safe move on a topic that the statistical engines (semantic, model) cannot read, such
+    as a declared interest or a patient sent back to the practice: when one of its `unless`
+    conditions holds anywhere in the draft, their findings on the topic are dropped (rules
+    have their own `unless`). Examples: `fire` = the exemption holds, `ok` = it does not."""
+
+    model_config = ConfigDict(extra="forbid")
+    topic: Literal[TOPICS]  # type: ignore[valid-type]
+    why: str
+    unless: list[TextCondition]
+    examples: Examples
+
+    @field_validator("unless", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> list[Any]:
+        return v if isinstance(v, list) else [v]
+
+    @model_validator(mode="after")
+    def _draft_wide(self) -> "ExemptionSpec":
+        if any(c.within is not None or c.rules for c in self.unless):
+            raise ValueError("an exemption holds anywhere in the draft: no 'within' or 'rules'")
+        return self
+
+
+class Exemption:
+    def __init__(self, spec: ExemptionSpec, cues: dict[str, list[str]]) -> None:
+        self.spec = spec
+        self.topic = spec.topic
+        self.unless = [CompiledCondition(c, cues, f"_exemptions.yml: {spec.topic}") for c in spec.unless]
+
+
 class PackSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     topic: Literal[TOPICS]  # type: ignore[valid-type]
@@ -209,9 +240,13 @@ class Rule:
 
 
 class RuleSet:
-    def __init__(self, rules: list[Rule], cues: dict[str, list[str]]) -> None:
+    def __init__(self, rules: list[Rule], cues: dict[str, list[str]],
+                 exemptions: list[Exemption] | None = None) -> None:
         self.rules = rules
         self.cues = cues
+        self.exemptions: dict[str, list[Exemption]] = {}
+        for e in exemptions or []:
+            self.exemptions.setdefault(e.topic, []).append(e)
         _order_by_dependency(rules)
         self.doctor_cue = compile_pattern(phrase_pattern(cues.get("doctor", [])))
 
@@ -290,7 +325,21 @@ def _load(directory: Path) -> RuleSet:
             rules.append(Rule(spec, pack.topic, cues, path))
     if not rules:
         raise RuleError(f"no rule packs found in {directory}")
-    return RuleSet(rules, cues)
+    return RuleSet(rules, cues, _load_exemptions(directory / "_exemptions.yml", cues))
+
+
+def _load_exemptions(path: Path, cues: dict[str, list[str]]) -> list[Exemption]:
+    if not path.is_file():
+        return []
+    data = _read_yaml(path) or {}
+    out = []
+    for i, item in enumerate(data.get("exemptions") or []):
+        try:
+            spec = ExemptionSpec.model_validate(item)
+        except ValidationError as exc:
+            raise RuleError(f"{path.name}: exemption {i + 1}: {_first_error(exc)}") from None
+        out.append(Exemption(spec, cues))
+    return out
 
 
 def _order_by_dependency(rules: list[Rule]) -> None:

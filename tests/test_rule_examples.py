@@ -70,3 +70,50 @@ def test_every_topic_has_rules():
 
     covered = {r.topic for r in RULESET.rules}
     assert covered == set(TOPICS), f"topics without rules: {set(TOPICS) - covered}"
+
+
+def _exemption_cases(kind: str):
+    for topic, exemptions in RULESET.exemptions.items():
+        for e in exemptions:
+            for i, ex in enumerate(getattr(e.spec.examples, kind)):
+                yield pytest.param(topic, ex.text, id=f"exempt-{topic}-{kind}-{i}")
+
+
+def _exempted(topic: str, text: str) -> bool:
+    from reviewer.schema import Finding
+
+    f = Finding(rule=f"semantic-{topic}", paragraph="sm-14", topic=topic, source="semantic",
+                severity="medium", start=0, end=len(text), quote=text, message="m", suggestion="s")
+    kept, dropped = rules_engine.drop_exempted(normalise(text), [f], RULESET)
+    assert dropped == 1 - len(kept)
+    return dropped == 1
+
+
+@pytest.mark.parametrize("topic,text", list(_exemption_cases("fire")))
+def test_exemption_holds(topic, text):
+    assert _exempted(topic, text), f"the {topic} exemption should hold in {text!r}"
+
+
+@pytest.mark.parametrize("topic,text", list(_exemption_cases("ok")))
+def test_exemption_does_not_hold(topic, text):
+    assert not _exempted(topic, text), f"the {topic} exemption should not hold in {text!r}"
+
+
+def test_review_drops_exempted_engine_findings_and_counts_them():
+    from reviewer.review import review
+    from reviewer.engines.base import EngineOutput
+    from reviewer.schema import Finding
+
+    text = "Disclosure: I am paid by BrightSkin. Use my code DOC10 for 10% off their SPF."
+
+    class Stub:
+        name = "semantic"
+
+        def review(self, draft):
+            return EngineOutput(findings=[Finding(
+                rule="semantic-conflicts", paragraph="sm-19", topic="conflicts", source="semantic",
+                severity="medium", start=0, end=10, quote=text[:10], message="m", suggestion="s")])
+
+    result = review(text, engines=[Stub()])
+    assert not any(f.source == "semantic" and f.topic == "conflicts" for f in result.findings)
+    assert result.dropped.get("semantic.exempted") == 1

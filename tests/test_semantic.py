@@ -58,16 +58,18 @@ def test_thresholds_are_never_calibrated_on_the_test_split(tmp_path):
         calibrate(tmp_path / "test.jsonl")
 
 
-def test_stored_thresholds_came_from_dev():
+def test_stored_calibration_came_from_dev_with_its_classifiers():
     from reviewer.retrieval import thresholds
 
     cal = thresholds.load()
     assert cal["calibrated_on"] == "dev.jsonl"
+    assert len(cal["batches"]) >= 7  # thresholds were cross-validated by writer
     assert set(cal["threshold"]) >= {"advertising", "conflicts", "trust", "anonymity"}
     # one classifier per topic decided by words; anonymity is decided by context, as for the rules
-    assert set(cal["model"]) >= {"trust", "defamation", "colleagues", "records", "conflicts", "boundaries"}
-    assert "anonymity" not in cal["model"]
-    assert {len(m["w"]) for m in cal["model"].values()} == {384}
+    kernel = cal["classifier"]
+    assert set(kernel.topics) >= {"trust", "defamation", "colleagues", "records", "conflicts", "boundaries"}
+    assert "anonymity" not in kernel.topics
+    assert kernel.vectors.shape[1] == 384 and len(kernel.pairs) == cal["support_rows"]
 
 
 def test_threshold_keeps_its_margin_above_every_clean_draft():
@@ -191,15 +193,15 @@ def test_cli_check_semantic_reports_the_engine():
     assert any("semantic" in f["found_by"] and f["topic"] == "advertising" for f in result["findings"])
 
 
-# Obvious breaches the classifiers rank first, far above the safe near-misses below. At the
-# calibrated operating point (thresholds 0.5 sd above the highest-scoring clean dev draft,
-# out-of-fold) only the clearest ones fire: the dev split's tricky-clean drafts sit high.
+# Obvious breaches the classifiers rank first and above their thresholds; safe near-misses
+# stay below every threshold. The thresholds sit just above the highest-scoring clean dev
+# draft of a writer the classifier was not fitted on, so only clear cases fire.
 OBVIOUS = [
     ("trust", "Still hungover from the leaving do and about to start my morning clinic, pray for my patients"),
     ("defamation", "The medical director at our trust is cooking the mortality figures and everyone knows it"),
     ("colleagues", "Our new registrar is an absolute moron, no idea how she ever passed her exams"),
     ("conflicts", "Honestly the best protein powder I have ever used, my code DOCMAX gets you 25% off"),
-    ("records", "Quick snap of the ward handover list so the night team can see who's sick"),
+    ("records", "Here's a photo of today's theatre list on the whiteboard, look how packed it is!"),
 ]
 SAFE = [
     (("A composite case, not a real patient: a man in his fifties with tiredness turns out to have "
@@ -215,17 +217,21 @@ SAFE = [
 ]
 
 
+def _limits(engine) -> dict[str, float]:
+    return engine._state[1]["threshold"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("topic,text", OBVIOUS)
 def test_obvious_breaches_score_highest_on_their_topic(engine, topic, text):
     scores = engine.scores(draft(text, audience="public", as_doctor=True, named=True)).topic
     assert max(scores, key=scores.get) == topic, scores
-    assert scores[topic] >= 0.75
+    assert scores[topic] >= _limits(engine)[topic]  # and it passes its calibrated threshold
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("topic,text", [
-    ("records", "Quick snap of the ward handover list so the night team can see who's sick"),
+    ("records", "Here's a photo of today's theatre list on the whiteboard, look how packed it is!"),
     ("advertising", "Miracle anti-ageing drip, guaranteed results in one session, only three slots left!"),
 ])
 def test_clear_breaches_fire(engine, topic, text):
@@ -237,7 +243,8 @@ def test_clear_breaches_fire(engine, topic, text):
 @pytest.mark.parametrize("text,ctx", SAFE)
 def test_safe_near_misses_score_low_and_do_not_fire(engine, text, ctx):
     d = draft(text, **{"audience": "public", "as_doctor": True, "named": True, **ctx})
-    assert max(engine.scores(d).topic.values()) < 0.75  # below every obvious breach above
+    limits = _limits(engine)
+    assert all(v < limits[t] for t, v in engine.scores(d).topic.items()), engine.scores(d).topic
     out = engine.review(d)
     assert out.status == "ok" and out.findings == [], [(f.topic, f.quote) for f in out.findings]
 
@@ -246,7 +253,7 @@ def test_safe_near_misses_score_low_and_do_not_fire(engine, text, ctx):
 def test_finding_names_the_nearest_bank_example(engine):
     from reviewer.retrieval import bank
 
-    text = "Quick snap of the ward handover list so the night team can see who's sick"
+    text = "Here's a photo of today's theatre list on the whiteboard, look how packed it is!"
     out = engine.review(draft(text, as_doctor=True, named=True))
     f = next(f for f in out.findings if f.topic == "records")
     breaches = {ex.text for e in bank.load().entries if e.paragraph == "conf-119" for ex in e.breach}

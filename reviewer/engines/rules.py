@@ -235,3 +235,20 @@ def run(text: str | NormalisedText, ctx: ReviewContext | None = None,
                 break
     findings.sort(key=lambda f: (f.start if f.start is not None else -1, f.rule))
     return findings
+
+
+def drop_exempted(view: NormalisedText, findings: list[Finding],
+                  ruleset: RuleSet | None = None) -> tuple[list[Finding], int]:
+    """Findings of a statistical engine without those on a topic whose exemption holds in the
+    draft (rules/_exemptions.yml), and how many were dropped."""
+    ruleset = ruleset or rulepacks.load()
+    scan = _Scan(view)
+    held: dict[str, bool] = {}
+    kept: list[Finding] = []
+    for f in findings:
+        if f.topic not in held:
+            held[f.topic] = any(scan.first(c) is not None
+                                for e in ruleset.exemptions.get(f.topic, []) for c in e.unless)
+        if not held[f.topic]:
+            kept.append(f)
+    return kept, len(findings) - len(kept)

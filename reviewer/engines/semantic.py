@@ -1,10 +1,10 @@
 """The `semantic` engine: draft sentences close to the bank's breach phrasings become findings.
 
-A second opinion that needs no LLM: all-MiniLM-L6-v2 embeddings of each sentence are
-scored per topic by a small logistic regression fitted on the example bank
-(index/examples.yml) and the dev split; a sentence whose topic score passes that topic's
-threshold (both stored in index/semantic.json by `reviewer index calibrate`) is reported
-with the nearest breach phrasing of the bank as evidence. Patient
+A second opinion that needs no LLM: all-MiniLM-L6-v2 embeddings of each sentence, read
+with its whole draft, are scored per topic by kernel classifiers fitted on the example
+bank (index/examples.yml) and the dev split; a sentence whose topic score passes that
+topic's threshold (both stored in index/ by `reviewer index calibrate`) is reported with
+the nearest breach phrasing of the bank as evidence. Patient
 identifiers stay the rules' job. Heavy libraries load on the first review, once per
 process; any failure is reported as "unavailable: <reason>", never raised.
 """
@@ -57,11 +57,8 @@ class SemanticEngine:
                 self._error = f"load failed ({exc.__class__.__name__})"
 
     def use(self, ix, cal: dict) -> None:
-        """Score with this index and calibration (calibration and benchmarks inject their own)."""
-        from reviewer.retrieval import topics
-
-        if cal.get("model") and "classifier" not in cal:
-            cal["classifier"] = topics.classifier_arrays(cal["model"])
+        """Score with this index and calibration (calibration and benchmarks inject their own:
+        a dict with `threshold` and `classifier`, as thresholds.load() returns)."""
         self._state = (ix, cal)
 
     @property
@@ -84,7 +81,7 @@ class SemanticEngine:
         from reviewer.retrieval import topics
 
         ix, cal = self._state
-        return topics.score(ix, draft.view, draft.context, cal.get("classifier"))
+        return topics.score(ix, draft.view, draft.context, cal["classifier"])
 
     def _findings(self, draft: Draft) -> list[Finding]:
         from reviewer.retrieval import bank

@@ -1,15 +1,18 @@
 """Fit the semantic engine on a labelled split (dev only): per-topic classifier + threshold.
 
-Per topic, a logistic regression on the sentence embedding is fitted on the example bank
-(the topic's breach phrasings against every other phrasing, near-misses included) and on
-the dev drafts (a draft labelled with the topic is a positive as a whole; every query of
-a draft without it is a negative). Thresholds are chosen on *out-of-fold* scores
-(CV_FOLDS-fold cross-fitting), never on scores of drafts the classifier was fitted on:
-a threshold fitted in-sample just above the highest clean draft flagged ~9% of unseen
-clean drafts. Per topic the threshold maximises out-of-fold F1 among values at least
-MARGIN_SD standard deviations of the clean drafts' scores above the highest clean score.
-Everything is written with the model id and bank digest it belongs to, and the
-out-of-fold ROC AUC per topic.
+Per topic, an RBF-kernel SVM (reviewer/retrieval/classifier.py) is fitted on the example
+bank (the topic's breach phrasings against every other phrasing, near-misses included)
+and on the dev drafts (a draft labelled with the topic is a positive as a whole; every
+query of a draft without it is a negative, weighted so long drafts do not outweigh short
+ones).
+
+Thresholds are chosen on out-of-fold decisions, never on drafts the classifier was fitted
+on, and the folds are the dev split's writers (leave one batch out): the held-out test
+split comes from a writer none of them is, so a writer none of the training drafts came
+from is what each threshold is chosen against. Per topic the threshold maximises
+out-of-fold F1 among values at least MARGIN_SD standard deviations of the clean drafts'
+decisions above the highest clean decision. Everything is written with the model id and
+bank digest it belongs to, and the out-of-fold ROC AUC per topic.
 """
 
 from __future__ import annotations
@@ -24,12 +27,12 @@ from reviewer.evaluate import Labelled, load_labelled
 from reviewer.normalise import normalise
 from reviewer.schema import TOPICS
 
-CV_FOLDS = 5
-MARGIN_SD = 0.5  # chosen by cross-validation on dev: ~1-2% of unseen clean drafts flagged
-C = 1.0  # inverse regularisation of the per-topic logistic regressions
+CV_FOLDS = 5  # only when the data holds a single batch (no writers to leave out)
+MARGIN_SD = 0.0  # chosen by leave-one-writer-out on dev (benchmarks/eval_semantic.py --by-batch)
+C = 3.0  # SVM soft margin
 CONTEXT_ONLY = ("anonymity",)  # decided by context (sm-17), as for the rules: no classifier
 CONTEXT_THRESHOLD = 1.0  # below CONTEXT_SCORE, above any probability
-MISSING = -50.0  # logit of a topic that cannot apply in the draft's context
+MISSING = -50.0  # decision of a topic that cannot apply in the draft's context
 SEED = 0
 
 
@@ -80,6 +83,7 @@ class Prepared:
     topics: set[str]
     vecs: object  # (n_queries, dim), row 0 = whole draft
     ectx: object
+    batch: str = "batch1"
 
 
 def prepare(ix, rows: list[Labelled]) -> list[Prepared]:
@@ -95,83 +99,148 @@ def prepare(ix, rows: list[Labelled]) -> list[Prepared]:
             texts.append(view.text[a:b])
             owner.append(i)
         out.append(Prepared(str(row.item.id), set(row.topics), None,
-                            effective_context(view, row.item.context(), packs)))
-    vecs = ix.embedder.encode(texts)
+                            effective_context(view, row.item.context(), packs), row.batch))
     import numpy as np
 
+    # Rounded to float16 now, as the stored model keeps them: thresholds fit what ships.
+    vecs = ix.embedder.encode(texts).astype("float16").astype("float32")
     owner = np.asarray(owner)
     for i, p in enumerate(out):
         p.vecs = vecs[owner == i]
     return out
 
 
-def _bank(ix):
-    import numpy as np
+class _Training:
+    """Every training row as a (query vector, draft vector) pair of indices into one table:
+    bank phrasings first (each its own draft), then each draft's queries."""
 
-    idx = [i for i, r in enumerate(ix.rows) if r.kind in ("breach", "near_miss")]
-    vecs = ix.vectors()[idx]
-    return vecs, [ix.rows[i] for i in idx], np
+    def __init__(self, ix, prepared: list[Prepared]) -> None:
+        import numpy as np
 
+        idx = [i for i, r in enumerate(ix.rows) if r.kind in ("breach", "near_miss")]
+        self.bank_rows = [ix.rows[i] for i in idx]
+        bank = ix.vectors()[idx].astype("float16").astype("float32")
+        tables, pairs, owner = [bank], [], []
+        nb = len(idx)
+        pairs.extend((i, i) for i in range(nb))
+        owner.extend([-1] * nb)
+        base = nb
+        self.first_row: list[int] = []
+        for j, p in enumerate(prepared):
+            tables.append(p.vecs)
+            self.first_row.append(len(pairs))
+            pairs.extend((base + q, base) for q in range(len(p.vecs)))
+            owner.extend([j] * len(p.vecs))
+            base += len(p.vecs)
+        self.table = np.vstack(tables)
+        self.pairs = np.asarray(pairs, dtype="int64")
+        self.owner = np.asarray(owner)
+        self.prepared = prepared
+        self.X = np.hstack([self.table[self.pairs[:, 0]], self.table[self.pairs[:, 1]]])
+        self.gamma = 1.0 / (self.X.shape[1] * float(self.X.var()))  # sklearn's "scale", fixed once
 
-def fit(ix, prepared: list[Prepared]) -> dict:
-    """{topic: {"w": [...], "b": float}} fitted on the bank and the given drafts."""
-    from sklearn.linear_model import LogisticRegression
+    def rows_for(self, topic: str, drafts: set[int]):
+        """Row ids, labels and weights for fitting `topic` on the bank plus `drafts`."""
+        import numpy as np
 
-    bank_vecs, bank_rows, np = _bank(ix)
-    model = {}
-    topics_with_phrasings = {r.topic for r in bank_rows if r.kind == "breach"}
-    for t in TOPICS:
-        if t in CONTEXT_ONLY or t not in topics_with_phrasings:
-            continue
-        xs = [bank_vecs]
-        ys = [np.array([r.kind == "breach" and r.topic == t for r in bank_rows])]
-        ws = [np.ones(len(bank_rows))]
-        for p in prepared:
-            if t in p.topics:  # which sentence carries the breach is unknown: the whole draft
-                xs.append(p.vecs[:1])
-                ys.append(np.ones(1, bool))
-                ws.append(np.ones(1))
+        rows, ys, ws = [], [], []
+        for i, r in enumerate(self.bank_rows):
+            rows.append(i)
+            ys.append(r.kind == "breach" and r.topic == topic)
+            ws.append(1.0)
+        for j in sorted(drafts):
+            p = self.prepared[j]
+            first = self.first_row[j]
+            if topic in p.topics:  # which sentence carries the breach is unknown: the whole draft
+                rows.append(first)
+                ys.append(True)
+                ws.append(1.0)
             else:  # every query is a negative; long drafts do not outweigh short ones
-                xs.append(p.vecs)
-                ys.append(np.zeros(len(p.vecs), bool))
-                ws.append(np.full(len(p.vecs), 1 / math.sqrt(len(p.vecs))))
-        clf = LogisticRegression(C=C, class_weight="balanced", max_iter=2000)
-        clf.fit(np.vstack(xs), np.concatenate(ys), sample_weight=np.concatenate(ws))
-        model[t] = {"w": [round(float(x), 6) for x in clf.coef_[0]], "b": round(float(clf.intercept_[0]), 6)}
-    return model
+                n = len(p.vecs)
+                rows.extend(range(first, first + n))
+                ys.extend([False] * n)
+                ws.extend([1 / math.sqrt(n)] * n)
+        return np.asarray(rows), np.asarray(ys), np.asarray(ws)
+
+    def fit(self, topic: str, drafts: set[int]):
+        """(support row ids, dual coefficients, intercept) of the topic's SVM."""
+        from sklearn.svm import SVC
+
+        rows, y, w = self.rows_for(topic, drafts)
+        clf = SVC(C=C, kernel="rbf", gamma=self.gamma, class_weight="balanced")
+        clf.fit(self.X[rows], y, sample_weight=w)
+        return rows[clf.support_], clf.dual_coef_[0].astype("float32"), float(clf.intercept_[0])
+
+    def model(self, fitted: dict[str, tuple], platt: dict[str, tuple[float, float]] | None = None):
+        """A KernelModel holding only the vectors its support rows use."""
+        import numpy as np
+
+        from reviewer.retrieval.classifier import KernelModel, TopicModel
+
+        used = np.unique(np.concatenate([f[0] for f in fitted.values()]))
+        row_pos = {int(r): k for k, r in enumerate(used)}
+        vec_ids = np.unique(self.pairs[used].ravel())
+        remap = {int(v): k for k, v in enumerate(vec_ids)}
+        pairs = np.asarray([[remap[int(a)], remap[int(b)]] for a, b in self.pairs[used]], dtype="int64")
+        topics = {t: TopicModel(np.asarray([row_pos[int(r)] for r in rows]), coef, b,
+                                (platt or {}).get(t, (1.0, 0.0)))
+                  for t, (rows, coef, b) in fitted.items()}
+        return KernelModel(self.table[vec_ids], pairs, self.gamma, topics)
 
 
-def logits(model: dict, p: Prepared) -> dict[str, float]:
-    """Draft-level logit per topic (best query), MISSING where the topic cannot apply."""
-    import numpy as np
+def classified_topics(training: _Training) -> list[str]:
+    have = {r.topic for r in training.bank_rows if r.kind == "breach"}
+    return [t for t in TOPICS if t not in CONTEXT_ONLY and t in have]
 
+
+def decisions(model, p: Prepared) -> dict[str, float]:
+    """Draft-level decision per topic (best query), MISSING where the topic cannot apply."""
     from reviewer.retrieval.topics import applicable
 
-    out = {}
-    for t in TOPICS:
-        if t not in model or not applicable(t, p.ectx):
-            out[t] = MISSING
-            continue
-        w = np.asarray(model[t]["w"], dtype="float32")
-        out[t] = float((p.vecs @ w + model[t]["b"]).max())
-    return out
+    per_query = model.decisions(p.vecs, p.vecs[0])
+    return {t: float(per_query[t].max()) if t in per_query and applicable(t, p.ectx) else MISSING
+            for t in TOPICS}
 
 
-def out_of_fold(ix, prepared: list[Prepared]) -> list[dict[str, float]]:
+def folds(prepared: list[Prepared]) -> list[set[int]]:
+    """Held-out draft indices per fold: one fold per writer's batch; K random folds when
+    the data holds one batch only."""
     import numpy as np
 
+    batches = sorted({p.batch for p in prepared})
+    if len(batches) > 1:
+        return [{i for i, p in enumerate(prepared) if p.batch == b} for b in batches]
     order = np.random.default_rng(SEED).permutation(len(prepared))
-    scores: list[dict[str, float] | None] = [None] * len(prepared)
-    for fold in np.array_split(order, CV_FOLDS):
-        held = set(fold.tolist())
-        model = fit(ix, [p for i, p in enumerate(prepared) if i not in held])
-        for i in fold:
-            scores[i] = logits(model, prepared[i])
-    return scores
+    return [set(f.tolist()) for f in np.array_split(order, CV_FOLDS)]
+
+
+def out_of_fold(training: _Training) -> list[dict[str, float]]:
+    everyone = set(range(len(training.prepared)))
+    out: list[dict[str, float] | None] = [None] * len(training.prepared)
+    topics = classified_topics(training)
+    for held in folds(training.prepared):
+        model = training.model({t: training.fit(t, everyone - held) for t in topics})
+        for i in held:
+            out[i] = decisions(model, training.prepared[i])
+    return out
 
 
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
+
+
+def platt(scores: list[float], labels: list[bool]) -> tuple[float, float]:
+    """Logistic map from decision to probability, fitted on out-of-fold decisions."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    keep = [i for i, s in enumerate(scores) if s > MISSING]
+    y = np.asarray([labels[i] for i in keep])
+    if len(set(y.tolist())) < 2:
+        return 1.0, 0.0
+    x = np.asarray([[scores[i]] for i in keep])
+    lr = LogisticRegression(C=1.0).fit(x, y)
+    return round(float(lr.coef_[0][0]), 6), round(float(lr.intercept_[0]), 6)
 
 
 def thresholds(prepared: list[Prepared], oof: list[dict[str, float]], margin_sd: float = MARGIN_SD) -> dict:
@@ -189,16 +258,19 @@ def thresholds(prepared: list[Prepared], oof: list[dict[str, float]], margin_sd:
         s = [d[t] for d in oof]
         applicable_clean = [v for v, c in zip(s, clean) if c and v > MISSING]
         sd = float(np.std(applicable_clean)) if len(applicable_clean) > 2 else 1.0
-        logit, stats = choose(s, y, clean, margin_sd * sd)
+        limit, stats = choose(s, y, clean, margin_sd * sd)
+        a, b = platt(s, y)
         auc = roc_auc(s, y)
-        out[t] = {"threshold": round(_sigmoid(logit), 6), "auc": None if auc is None else round(auc, 3),
+        out[t] = {"threshold": round(_sigmoid(a * limit + b), 6), "decision": round(limit, 6),
+                  "platt": [a, b], "auc": None if auc is None else round(auc, 3),
                   "positives": sum(y), **stats}
     return out
 
 
 def calibrate(data: Path, model: str | None = None, rows: list[Labelled] | None = None,
-              margin_sd: float = MARGIN_SD) -> dict:
-    """Fit and threshold on `data` (or on `rows` taken from it, e.g. the older part of dev)."""
+              margin_sd: float = MARGIN_SD) -> tuple[dict, object]:
+    """Fit and threshold on `data` (or on `rows` taken from it, e.g. all but one batch).
+    Returns (the thresholds document, the KernelModel it belongs to)."""
     if Path(data).name.startswith("test"):
         raise InputError("thresholds are calibrated on the dev split only, never on a test split")
     from reviewer.retrieval import bank, store
@@ -208,21 +280,31 @@ def calibrate(data: Path, model: str | None = None, rows: list[Labelled] | None 
     t0 = time.perf_counter()
     prepared = prepare(ix, rows)
     seconds = time.perf_counter() - t0
-    oof = out_of_fold(ix, prepared)
+    training = _Training(ix, prepared)
+    oof = out_of_fold(training)
     topics = thresholds(prepared, oof, margin_sd)
-    return {
+    everyone = set(range(len(prepared)))
+    fitted = {t: training.fit(t, everyone) for t in classified_topics(training)}
+    kernel = training.model(fitted, {t: tuple(v["platt"]) for t, v in topics.items() if "platt" in v})
+    batches = sorted({p.batch for p in prepared})
+    doc = {
         "calibrated_on": Path(data).name,
         "drafts": len(rows),
+        "batches": batches,
         "model_id": ix.meta["model_id"],
         "bank_sha256": bank.load().digest,
-        "scoring": "per-topic logistic regression on the sentence embedding (bank + dev), best sentence; "
-                   f"thresholds on {CV_FOLDS}-fold out-of-fold scores, {margin_sd} sd above the highest clean draft",
+        "scoring": "per-topic RBF-kernel SVM on (sentence, whole draft) embedding pairs (bank + dev), "
+                   "best sentence, Platt-scaled; thresholds on out-of-fold decisions "
+                   f"({'leave one batch out' if len(batches) > 1 else f'{CV_FOLDS}-fold'}), "
+                   f"{margin_sd} sd above the highest clean draft",
         "margin_sd": margin_sd,
+        "C": C,
+        "support_rows": int(len(kernel.pairs)),
         "seconds_per_draft": round(seconds / max(1, len(rows)), 4),
         "calibrated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "topics": topics,
-        "model": fit(ix, prepared),
     }
+    return doc, kernel
 
 
 def topic_scores(engine, rows) -> list[dict[str, float]]:

@@ -1,5 +1,7 @@
-"""Per-topic thresholds of the semantic engine, calibrated on the dev split only and
-kept as data in index/semantic.json with the model and bank they were calibrated for."""
+"""The semantic engine's calibration, kept as data in index/: semantic.json (per-topic
+thresholds, calibrated on the dev split only, with the embedding model and bank they
+belong to) and semantic_model.npz (the classifiers, checked against the sha256 that
+semantic.json records)."""
 
 from __future__ import annotations
 
@@ -14,11 +16,21 @@ def thresholds_path() -> Path:
     return paths.index_dir() / "semantic.json"
 
 
-def load(model_id: str | None = None, path: Path | None = None) -> dict:
+def model_path(path: Path | None = None) -> Path:
+    path = path or thresholds_path()
+    return path.with_name(path.stem + "_model.npz")
+
+
+def load(model_id: str | None = None, path: Path | None = None, with_model: bool = True) -> dict:
+    """The calibration document plus `threshold` ({topic: probability}) and, with
+    `with_model`, `classifier` (the KernelModel)."""
+    from reviewer.retrieval import classifier
+
     path = path or thresholds_path()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         topics = {t: float(v["threshold"]) for t, v in data["topics"].items()}
+        digest = data["model_sha256"]
     except FileNotFoundError:
         raise EngineUnavailable("semantic thresholds not calibrated (reviewer index calibrate)") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -28,10 +40,14 @@ def load(model_id: str | None = None, path: Path | None = None) -> dict:
             f"semantic thresholds were calibrated for {data.get('model_id')}, not {model_id} "
             "(reviewer index calibrate)")
     data["threshold"] = topics
+    if with_model:
+        data["classifier"] = classifier.load(model_path(path), digest)
     return data
 
 
-def save(data: dict, path: Path | None = None) -> Path:
+def save(doc: dict, kernel, path: Path | None = None) -> Path:
+    """Write the classifiers, then the thresholds naming their digest."""
     path = path or thresholds_path()
-    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    doc = {**doc, "model_file": model_path(path).name, "model_sha256": kernel.save(model_path(path))}
+    path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     return path

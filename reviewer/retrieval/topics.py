@@ -1,14 +1,10 @@
 """Per-topic scores of a draft (the semantic engine's signal).
 
-Each query (the whole draft, and each sentence of a multi-sentence draft) is embedded;
-a topic's score for that query is the probability from a small per-topic logistic
-regression on the embedding (weights in index/semantic.json, fitted by
-`reviewer index calibrate` on the bank's breach and near-miss phrasings plus the dev
-drafts). The draft's score is the best query's. The nearest breach phrasing of the topic
-is kept with every query as the evidence shown to the user. Without fitted weights
-(an old thresholds file) the score falls back to the mean similarity of the TOP_N
-nearest breach phrasings, held back by NEAR_MISS_WEIGHT times how much closer the
-query is to the bank's near-misses.
+Each query (the whole draft, and each sentence of a multi-sentence draft) is embedded and
+scored per topic by the kernel classifiers of reviewer/retrieval/classifier.py as the pair
+(query, whole draft), giving a probability; the draft's score is the best query's. The
+nearest breach phrasing of the topic in the FAISS index is kept with every query as the
+evidence shown to the user.
 
 Context decides where a topic can apply at all, as it does for the rules: anonymity only
 on public posts, and on a public post by an author who presents as a doctor without a
@@ -27,8 +23,6 @@ from reviewer.retrieval import store
 from reviewer.retrieval.search import query_spans
 from reviewer.schema import TOPICS, ReviewContext
 
-TOP_N = 3
-NEAR_MISS_WEIGHT = 0.5
 CONTEXT_SCORE = 2.0  # above any score: a context-only breach always passes its threshold
 
 
@@ -75,40 +69,8 @@ def _topic_columns(ix: store.Index) -> dict[str, list[int]]:
     return cols
 
 
-def _top_mean(sub, np):
-    n = min(TOP_N, sub.shape[1])
-    return np.sort(sub, axis=1)[:, -n:].mean(axis=1)
-
-
-def classifier_arrays(model: dict) -> dict:
-    """{topic: (w, b)} as numpy arrays, converted once per thresholds dict."""
-    import numpy as np
-
-    return {t: (np.asarray(v["w"], dtype="float32"), float(v["b"])) for t, v in model.items()}
-
-
-def query_scores(ix: store.Index, vecs, sims, classifier: dict | None) -> dict:
-    """{topic: per-query score array} for the topics that have breach phrasings."""
-    import numpy as np
-
-    out = {}
-    cols = _topic_columns(ix)
-    if classifier is not None:
-        for topic, (w, b) in classifier.items():
-            if topic in cols:
-                out[topic] = 1.0 / (1.0 + np.exp(-(vecs @ w + b)))
-        return out
-    misses = ix.positions("near_miss")
-    near_miss = _top_mean(sims[:, misses], np) if misses else None
-    for topic, c in cols.items():
-        per_query = _top_mean(sims[:, c], np)
-        if near_miss is not None:
-            per_query = per_query - NEAR_MISS_WEIGHT * np.maximum(0.0, near_miss - per_query)
-        out[topic] = per_query
-    return out
-
-
-def score(ix: store.Index, view: NormalisedText, ctx: ReviewContext, classifier: dict | None = None) -> Scores:
+def score(ix: store.Index, view: NormalisedText, ctx: ReviewContext, classifier) -> Scores:
+    """`classifier`: the KernelModel of the calibration (thresholds.load()["classifier"])."""
     ectx = effective_context(view, ctx, rulepacks.load())
     out = Scores(ectx=ectx)
     spans = query_spans(view.text)
@@ -116,10 +78,10 @@ def score(ix: store.Index, view: NormalisedText, ctx: ReviewContext, classifier:
         return out
     vecs = ix.embedder.encode([view.text[a:b] for a, b in spans])
     sims = ix.scores(vecs)
-    per_topic = query_scores(ix, vecs, sims, classifier)
+    per_topic = classifier.probabilities(vecs, vecs[0])
     cols = _topic_columns(ix)
     for topic, per_query in per_topic.items():
-        if topic not in TOPICS or not applicable(topic, ectx):
+        if topic not in cols or not applicable(topic, ectx):
             continue
         nearest = sims[:, cols[topic]].argmax(axis=1)
         hits = []

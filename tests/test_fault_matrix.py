@@ -332,6 +332,46 @@ def _semantic_without_embedder(env: Env) -> Outcome:
     return Outcome(first.engines["semantic"], [(DRAFT, first), (SECOND, second)], None)
 
 
+def _semantic_model_row(damage):
+    """index/semantic_model.npz missing, corrupt or not the one semantic.json names: the
+    semantic engine says so, the rules stand; with the file back a new engine works."""
+    def run(env: Env) -> Outcome:
+        import shutil
+
+        from reviewer import paths
+        from reviewer.engines import create
+
+        folder = env.tmp / "index"
+        shutil.copytree(paths.index_dir(), folder, ignore=shutil.ignore_patterns("cache"))
+        damage(folder / "semantic_model.npz")
+        env.monkeypatch.setenv("REVIEWER_CACHE", str(paths.cache_dir()))  # keep the built index
+        env.monkeypatch.setenv("REVIEWER_INDEX", str(folder))
+        first = review(DRAFT, engines=[create("semantic")])
+        env.monkeypatch.delenv("REVIEWER_INDEX")
+        second = review(SECOND, engines=[create("semantic")])
+        return Outcome(first.engines["semantic"], [(DRAFT, first), (SECOND, second)],
+                       second.engines["semantic"] == "ok")
+    return run
+
+
+def _garbage_with_its_digest(path: Path) -> None:
+    """Not a model, but semantic.json names its digest: the parser itself must refuse it."""
+    import hashlib
+
+    garbage = b"PK\x03\x04 not really a zip"
+    path.write_bytes(garbage)
+    doc_path = path.with_name("semantic.json")
+    doc = json.loads(doc_path.read_text(encoding="utf-8"))
+    doc["model_sha256"] = hashlib.sha256(garbage).hexdigest()
+    doc_path.write_text(json.dumps(doc), encoding="utf-8")
+
+
+def _flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
 def _retrieval_without_embedder(env: Env) -> Outcome:
     from reviewer.retrieval import Retriever
 
@@ -527,6 +567,13 @@ FAULTS = [
                  _server_slow("drop"), id="server-drops-connection"),
     pytest.param("semantic-no-embedder", "semantic", "unavailable: not a sentence-transformers model directory",
                  _semantic_without_embedder, id="semantic-no-embedder"),
+    pytest.param("semantic-model-missing", "semantic", "unavailable: semantic model missing:",
+                 _semantic_model_row(lambda p: p.unlink()), marks=pytest.mark.slow, id="semantic-model-missing"),
+    pytest.param("semantic-model-corrupt", "semantic", "unavailable: semantic model is corrupt:",
+                 _semantic_model_row(_garbage_with_its_digest), marks=pytest.mark.slow, id="semantic-model-corrupt"),
+    pytest.param("semantic-model-swapped", "semantic", "unavailable: semantic model does not match",
+                 _semantic_model_row(_flip_a_byte),
+                 marks=pytest.mark.slow, id="semantic-model-swapped"),
     pytest.param("retrieval-no-embedder", "retrieval", "EmbedderUnavailable: not a sentence-transformers model",
                  _retrieval_without_embedder, id="retrieval-no-embedder"),
     pytest.param("retrieval-embedder-back", "retrieval", "EmbedderUnavailable", _retrieval_recovers,

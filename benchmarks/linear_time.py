@@ -64,7 +64,13 @@ def adversarial_seeds(ruleset: rulepacks.RuleSet) -> dict[str, str]:
 
 
 def make(seed: str, size: int) -> str:
-    return (seed * (size // len(seed) + 1))[:size]
+    """Whole repetitions of the seed, padded with spaces: a seed cut mid-way can make a new
+    identifier at the end of one size only ("+44 20 7946 51.5" is a phone number), so the
+    sizes would not hold the same content and a rule's one extra match reads as growth."""
+    if len(seed) > size:
+        return seed[:size]
+    body = seed * (size // len(seed))
+    return body + " " * (size - len(body))
 
 
 def cpu(fn) -> float:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reviewer.errors import DataError, EngineUnavailable
@@ -40,19 +40,21 @@ class KernelModel:
     pairs: object  # int32 (m, 2): (query vector, draft vector) of each support row
     gamma: float
     topics: dict[str, TopicModel]
+    _dense: object = field(default=None, repr=False)
 
     def decisions(self, queries, draft) -> dict[str, object]:
         """{topic: decision per query} for query vectors (m, d) of one draft with whole-draft vector (d,)."""
         import numpy as np
 
+        if self._dense is None:  # every topic's coefficients over all support rows: one kernel for all
+            self._dense = np.zeros((len(self.topics), len(self.pairs)), dtype="float32")
+            for i, tm in enumerate(self.topics.values()):
+                self._dense[i, tm.rows] = tm.coef
         vq = self.vectors @ queries.T  # (n, m)
         vw = self.vectors @ draft  # (n,)
-        out = {}
-        for topic, tm in self.topics.items():
-            pairs = self.pairs[tm.rows]
-            k = np.exp(-self.gamma * (4.0 - 2.0 * vq[pairs[:, 0]] - 2.0 * vw[pairs[:, 1]][:, None]))
-            out[topic] = tm.coef @ k + tm.intercept
-        return out
+        k = np.exp(-self.gamma * (4.0 - 2.0 * vq[self.pairs[:, 0]] - 2.0 * vw[self.pairs[:, 1]][:, None]))
+        scores = self._dense @ k  # (topics, m)
+        return {t: scores[i] + tm.intercept for i, (t, tm) in enumerate(self.topics.items())}
 
     def probabilities(self, queries, draft) -> dict[str, object]:
         import numpy as np

@@ -28,7 +28,7 @@ from reviewer.normalise import normalise
 from reviewer.schema import TOPICS
 
 CV_FOLDS = 5  # only when the data holds a single batch (no writers to leave out)
-MARGIN_SD = 0.0  # chosen by leave-one-writer-out on dev (benchmarks/eval_semantic.py --by-batch)
+MARGIN_SD = 0.0  # chosen by leave-one-writer-out on dev (benchmarks/eval_semantic.py --hold-out)
 C = 3.0  # SVM soft margin; leave one writer out, share of breaches caught at 1% false flags: C=1 0.50, C=3 0.55, C=10 0.55
 CONTEXT_ONLY = ("anonymity",)  # decided by context (sm-17), as for the rules: no classifier
 CONTEXT_THRESHOLD = 1.0  # below CONTEXT_SCORE, above any probability
@@ -120,21 +120,18 @@ class _Training:
         idx = [i for i, r in enumerate(ix.rows) if r.kind in ("breach", "near_miss")]
         self.bank_rows = [ix.rows[i] for i in idx]
         bank = ix.vectors()[idx].astype("float16").astype("float32")
-        tables, pairs, owner = [bank], [], []
+        tables, pairs = [bank], []
         nb = len(idx)
         pairs.extend((i, i) for i in range(nb))
-        owner.extend([-1] * nb)
         base = nb
         self.first_row: list[int] = []
-        for j, p in enumerate(prepared):
+        for p in prepared:
             tables.append(p.vecs)
             self.first_row.append(len(pairs))
             pairs.extend((base + q, base) for q in range(len(p.vecs)))
-            owner.extend([j] * len(p.vecs))
             base += len(p.vecs)
         self.table = np.vstack(tables)
         self.pairs = np.asarray(pairs, dtype="int64")
-        self.owner = np.asarray(owner)
         self.prepared = prepared
         self.X = np.hstack([self.table[self.pairs[:, 0]], self.table[self.pairs[:, 1]]])
         self.gamma = 1.0 / (self.X.shape[1] * float(self.X.var()))  # sklearn's "scale", fixed once
@@ -240,7 +237,10 @@ def platt(scores: list[float], labels: list[bool]) -> tuple[float, float]:
         return 1.0, 0.0
     x = np.asarray([[scores[i]] for i in keep])
     lr = LogisticRegression(C=1.0).fit(x, y)
-    return round(float(lr.coef_[0][0]), 6), round(float(lr.intercept_[0]), 6)
+    a, b = float(lr.coef_[0][0]), float(lr.intercept_[0])
+    if a <= 0:  # a degenerate fit would invert the order; the threshold must stay monotone
+        return 1.0, 0.0
+    return round(a, 6), round(b, 6)
 
 
 def thresholds(prepared: list[Prepared], oof: list[dict[str, float]], margin_sd: float = MARGIN_SD) -> dict:

@@ -258,3 +258,15 @@ def test_finding_names_the_nearest_bank_example(engine):
     f = next(f for f in out.findings if f.topic == "records")
     breaches = {ex.text for e in bank.load().entries if e.paragraph == "conf-119" for ex in e.breach}
     assert f.evidence.split('"')[1] in breaches and f.paragraph == "conf-119"
+
+
+def test_clean_budget_lets_the_top_share_of_clean_drafts_sit_above_the_threshold():
+    from reviewer.retrieval.calibrate import choose
+
+    scores = [0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2]
+    labels = [True, False, True, True, False, False, False, False, False, False]
+    clean = [False, True, False, False, True, True, True, True, True, True]
+    strict, _ = choose(scores, labels, clean)
+    assert strict > 0.9  # above every clean draft: only the top breach fires
+    loose, stats = choose(scores, labels, clean, budget=1 / 7)  # one of 7 clean drafts may sit above
+    assert 0.7 < loose < 0.8 and stats["tp"] == 3 and stats["fp"] == 1

@@ -11,7 +11,8 @@ on, and the folds are the dev split's writers (leave one batch out): the held-ou
 split comes from a writer none of them is, so a writer none of the training drafts came
 from is what each threshold is chosen against. Per topic the threshold maximises
 out-of-fold F1 among values at least MARGIN_SD standard deviations of the clean drafts'
-decisions above the highest clean decision. Everything is written with the model id and
+decisions above the highest clean decision (or, with a larger dev split, all but its
+top CLEAN_BUDGET share). Everything is written with the model id and
 bank digest it belongs to, and the out-of-fold ROC AUC per topic.
 """
 
@@ -29,6 +30,10 @@ from reviewer.schema import TOPICS
 
 CV_FOLDS = 5  # only when the data holds a single batch (no writers to leave out)
 MARGIN_SD = 0.0  # chosen by leave-one-writer-out on dev (benchmarks/eval_semantic.py --hold-out)
+# Share of out-of-fold clean drafts a topic's threshold may leave above it. "Above every
+# clean draft" was chosen leave-one-writer-out at 356 clean drafts (~0.3%); as a share it
+# does not tighten by itself as dev grows (536 clean drafts: above all but the highest).
+CLEAN_BUDGET = 0.003
 C = 3.0  # SVM soft margin; leave one writer out, share of breaches caught at 1% false flags: C=1 0.50, C=3 0.55, C=10 0.55
 CONTEXT_ONLY = ("anonymity",)  # decided by context (sm-17), as for the rules: no classifier
 CONTEXT_THRESHOLD = 1.0  # below CONTEXT_SCORE, above any probability
@@ -55,12 +60,15 @@ def roc_auc(scores: list[float], labels: list[bool]) -> float | None:
     return (rsum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
 
 
-def choose(scores: list[float], labels: list[bool], clean: list[bool], margin: float = 0.0) -> tuple[float, dict]:
-    """Best-F1 threshold at least `margin` above the highest clean score (halfway between
-    neighbouring scores where the margin allows); above every score (the topic never
-    fires) when no score qualifies."""
+def choose(scores: list[float], labels: list[bool], clean: list[bool], margin: float = 0.0,
+           budget: float = 0.0) -> tuple[float, dict]:
+    """Best-F1 threshold at least `margin` above the highest clean score, or above the
+    highest but the top `budget` share of clean scores (halfway between neighbouring scores
+    where the margin allows); above every score (the topic never fires) when none qualifies."""
     values = sorted(set(scores), reverse=True)
-    top_clean = max((s for s, c in zip(scores, clean) if c), default=-math.inf)
+    cleans = sorted((s for s, c in zip(scores, clean) if c), reverse=True)
+    allowed = int(budget * len(cleans))  # clean drafts the threshold may leave above it
+    top_clean = cleans[allowed] if allowed < len(cleans) else -math.inf
     best = (-1.0, values[0] + 1e-3 if values else 1.0, {})
     pos = sum(labels)
     for k, v in enumerate(values):
@@ -258,7 +266,7 @@ def thresholds(prepared: list[Prepared], oof: list[dict[str, float]], margin_sd:
         s = [d[t] for d in oof]
         applicable_clean = [v for v, c in zip(s, clean) if c and v > MISSING]
         sd = float(np.std(applicable_clean)) if len(applicable_clean) > 2 else 1.0
-        limit, stats = choose(s, y, clean, margin_sd * sd)
+        limit, stats = choose(s, y, clean, margin_sd * sd, CLEAN_BUDGET)
         a, b = platt(s, y)
         auc = roc_auc(s, y)
         out[t] = {"threshold": round(_sigmoid(a * limit + b), 6), "decision": round(limit, 6),
@@ -296,8 +304,9 @@ def calibrate(data: Path, model: str | None = None, rows: list[Labelled] | None 
         "scoring": "per-topic RBF-kernel SVM on (sentence, whole draft) embedding pairs (bank + dev), "
                    "best sentence, Platt-scaled; thresholds on out-of-fold decisions "
                    f"({'leave one batch out' if len(batches) > 1 else f'{CV_FOLDS}-fold'}), "
-                   f"{margin_sd} sd above the highest clean draft",
+                   f"{margin_sd} sd above the highest clean draft but the top {CLEAN_BUDGET:.1%}",
         "margin_sd": margin_sd,
+        "clean_budget": CLEAN_BUDGET,
         "C": C,
         "support_rows": int(len(kernel.pairs)),
         "seconds_per_draft": round(seconds / max(1, len(rows)), 4),

@@ -8,6 +8,20 @@ from typing import Callable, Iterable, Protocol
 
 from reviewer.patterns import compile_pattern, phrase_pattern
 
+# Calendar words are capitalised like place names ("the farm on Saturday", "the unit in
+# March") but never name a place: a place candidate made only of them is dropped.
+_CALENDAR = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun "
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec christmas easter".split()
+)
+
+
+def only_calendar_words(span: str) -> bool:
+    words = [w.strip(".,'!?").lower() for w in span.split()]
+    words = [w[:-2] if w.endswith("'s") else w for w in words if w]
+    return bool(words) and all(w in _CALENDAR for w in words)
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -71,6 +85,8 @@ class PatternRecogniser:
                     if start is None:
                         continue
                 if self.validate is not None and not self.validate(text[start:end]):
+                    continue
+                if self.kind == "location" and only_calendar_words(text[start:end]):
                     continue
                 if context is None:
                     context = self._context_spans(text)

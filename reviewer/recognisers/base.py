@@ -8,12 +8,15 @@ from typing import Callable, Iterable, Protocol
 
 from reviewer.patterns import compile_pattern, phrase_pattern
 
-# Calendar words are capitalised like place names ("the farm on Saturday", "the unit in
-# March") but never name a place: a place candidate made only of them is dropped.
+# Calendar words and app names are capitalised like place names ("the farm on Saturday",
+# "the unit in March", "sorry to tell you on Messenger") but never name a place: a place
+# candidate made only of them is dropped.
 _CALENDAR = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun "
     "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec christmas easter".split()
+    "jan feb mar apr jun jul aug sep sept oct nov dec christmas easter "
+    "messenger facebook insta instagram whatsapp telegram tiktok twitter snapchat linkedin youtube "
+    "reddit threads google zoom teams".split()
 )
 
 

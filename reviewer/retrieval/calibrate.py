@@ -11,8 +11,8 @@ on, and the folds are the dev split's writers (leave one batch out): the held-ou
 split comes from a writer none of them is, so a writer none of the training drafts came
 from is what each threshold is chosen against. Per topic the threshold maximises
 out-of-fold F1 among values at least MARGIN_SD standard deviations of the clean drafts'
-decisions above the highest clean decision (or, with a larger dev split, all but its
-top CLEAN_BUDGET share). Everything is written with the model id and
+decisions above the highest clean decision (CLEAN_BUDGET lets a share of them sit above
+it instead). Everything is written with the model id and
 bank digest it belongs to, and the out-of-fold ROC AUC per topic.
 """
 
@@ -30,10 +30,12 @@ from reviewer.schema import TOPICS
 
 CV_FOLDS = 5  # only when the data holds a single batch (no writers to leave out)
 MARGIN_SD = 0.0  # chosen by leave-one-writer-out on dev (benchmarks/eval_semantic.py --hold-out)
-# Share of out-of-fold clean drafts a topic's threshold may leave above it. "Above every
-# clean draft" was chosen leave-one-writer-out at 356 clean drafts (~0.3%); as a share it
-# does not tighten by itself as dev grows (536 clean drafts: above all but the highest).
-CLEAN_BUDGET = 0.003
+# Share of out-of-fold clean drafts a topic's threshold may leave above it. Leave one
+# writer out over the 12 dev batches (thresholds from the other 11): budget 0 -> the engine
+# alone finds 30% of breaches at precision 0.95 and flags 2.0% of clean drafts; 0.003 ->
+# 45% at 0.93, 3.7%; 0.005 -> 55% at 0.90, 5.2%. The rules already flag 6-8% of a new
+# writer's clean drafts, so the second opinion takes the quiet end.
+CLEAN_BUDGET = 0.0
 C = 3.0  # SVM soft margin; leave one writer out, share of breaches caught at 1% false flags: C=1 0.50, C=3 0.55, C=10 0.55
 CONTEXT_ONLY = ("anonymity",)  # decided by context (sm-17), as for the rules: no classifier
 CONTEXT_THRESHOLD = 1.0  # below CONTEXT_SCORE, above any probability

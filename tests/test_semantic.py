@@ -197,7 +197,7 @@ def test_cli_check_semantic_reports_the_engine():
 # stay below every threshold. The thresholds sit just above the highest-scoring clean dev
 # draft of a writer the classifier was not fitted on, so only clear cases fire.
 OBVIOUS = [
-    ("trust", "Still hungover from the leaving do and about to start my morning clinic, pray for my patients"),
+    ("trust", "Turned up to my night shift still drunk from the pub, nobody noticed lol"),
     ("defamation", "The medical director at our trust is cooking the mortality figures and everyone knows it"),
     ("colleagues", "Our new registrar is an absolute moron, no idea how she ever passed her exams"),
     ("conflicts", "Honestly the best protein powder I have ever used, my code DOCMAX gets you 25% off"),
@@ -227,6 +227,17 @@ def test_obvious_breaches_score_highest_on_their_topic(engine, topic, text):
     scores = engine.scores(draft(text, audience="public", as_doctor=True, named=True)).topic
     assert max(scores, key=scores.get) == topic, scores
     assert scores[topic] >= _limits(engine)[topic]  # and it passes its calibrated threshold
+
+
+@pytest.mark.slow
+def test_a_known_miss_still_ranks_its_topic_first(engine):
+    """Ranked first on trust, but below the trust threshold, which the dev split's
+    tricky-clean night-shift jokes set high: the rules catch this one (impaired-at-work)."""
+    text = "Still hungover from the leaving do and about to start my morning clinic, pray for my patients"
+    d = draft(text, audience="public", as_doctor=True, named=True)
+    scores = engine.scores(d).topic
+    assert max(scores, key=scores.get) == "trust" and scores["trust"] < _limits(engine)["trust"]
+    assert "trust" in {f.topic for f in review(text, d.context, engines=[engine]).findings}
 
 
 @pytest.mark.slow

@@ -66,7 +66,7 @@ MODEL = typer.Option(None, "--model", help="Local model: 'default' (bundled Smol
 BACKEND = typer.Option(None, "--backend", help="Model backend: llama, openai or none.")
 SERVER_URL = typer.Option(None, "--server-url", help="OpenAI-compatible server (on-prem) for --backend openai.")
 MODEL_TIMEOUT = typer.Option(None, "--model-timeout", help="Seconds the model may spend on one draft.")
-SEMANTIC = typer.Option(False, "--semantic", help="Also run the semantic engine (embeddings vs the example bank).")
+SEMANTIC = typer.Option(False, "--semantic", help="Also run the semantic engine (MiniLM embeddings, per-topic classifiers fitted on the example bank and dev).")
 
 
 def _semantic_engines(wanted: bool) -> list:

@@ -64,13 +64,15 @@ def adversarial_seeds(ruleset: rulepacks.RuleSet) -> dict[str, str]:
 
 
 def make(seed: str, size: int) -> str:
-    """Whole repetitions of the seed, padded with spaces: a seed cut mid-way can make a new
-    identifier at the end of one size only ("+44 20 7946 51.5" is a phone number), so the
-    sizes would not hold the same content and a rule's one extra match reads as growth."""
-    if len(seed) > size:
-        return seed[:size]
-    body = seed * (size // len(seed))
-    return body + " " * (size - len(body))
+    """The seed repeated to `size`, cut at the last whitespace and padded with spaces: a seed
+    cut mid-token can make a new identifier at the end of one size only ("+44 20 7946 51.5"
+    is a phone number), so the sizes would not hold the same content and a rule's one
+    extra match reads as growth."""
+    text = (seed * (size // len(seed) + 1))[:size]
+    cut = max(text.rfind(" "), text.rfind("\n")) + 1 if len(text) == size else len(text)
+    if cut <= 0:  # a seed with no whitespace (one long word) is cut where it is
+        return text
+    return text[:cut] + " " * (size - cut)
 
 
 def cpu(fn) -> float:

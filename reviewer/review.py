@@ -56,9 +56,8 @@ def review(
         statuses[engine.name] = out.status
         kept, exempted = rules_engine.drop_exempted(view, out.findings)
         findings.extend(kept)
-        if exempted:
-            out.dropped["exempted"] = out.dropped.get("exempted", 0) + exempted
-        for reason, n in out.dropped.items():
+        counts = [*out.dropped.items(), *([("exempted", exempted)] if exempted else [])]
+        for reason, n in counts:
             dropped[f"{engine.name}.{reason}"] = dropped.get(f"{engine.name}.{reason}", 0) + n
         if out.rewrite is not None:
             rewrite = out.rewrite

@@ -51,6 +51,13 @@ class Examples(BaseModel):
         return self
 
 
+def _listed(v: Any) -> list[Any]:
+    """One condition or a list of them (YAML lets a rule write either)."""
+    if v is None:
+        return []
+    return v if isinstance(v, list) else [v]
+
+
 class TextCondition(BaseModel):
     """Cue phrases/patterns that must (requires) or must not (unless) be near the match.
 
@@ -105,9 +112,7 @@ class RuleSpec(BaseModel):
     @field_validator("requires", "unless", mode="before")
     @classmethod
     def _one_or_many(cls, v: Any) -> list[Any]:
-        if v is None:
-            return []
-        return v if isinstance(v, list) else [v]
+        return _listed(v)
 
     @model_validator(mode="after")
     def _one_check(self) -> "RuleSpec":
@@ -151,7 +156,7 @@ class ExemptionSpec(BaseModel):
     @field_validator("unless", mode="before")
     @classmethod
     def _one_or_many(cls, v: Any) -> list[Any]:
-        return v if isinstance(v, list) else [v]
+        return _listed(v)
 
     @model_validator(mode="after")
     def _draft_wide(self) -> "ExemptionSpec":

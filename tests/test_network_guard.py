@@ -5,6 +5,8 @@ import socket
 import pytest
 
 
+# pytest-socket also warns about the attempt it blocks; here the attempt is the point.
+@pytest.mark.filterwarnings("ignore:A test tried to use socket:UserWarning")
 def test_public_address_is_blocked():
     from pytest_socket import SocketConnectBlockedError
 

@@ -15,6 +15,13 @@ from reviewer.recognisers.base import Candidate, registry
 # UK numbers are written nationally with a leading 0 or internationally with + / 00: other
 # digit runs (NHS numbers, order numbers) never reach the slower library parse.
 _CANDIDATE = compile_pattern(r"(?:\+\d|\(?\b0)[\d \-.()]{8,18}\d\b")
+# Freephone (080x), non-geographic (03xx) and shared-cost/premium (084x/087x/09xx) lines
+# belong to organisations (helplines, hospices, surgeries), never to a patient: kept as a
+# phone number but below the score the identifier rules act on (labelling guide: public
+# helplines are not marked).
+_SERVICE_LINES = {phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.UAN,
+                  phonenumbers.PhoneNumberType.SHARED_COST, phonenumbers.PhoneNumberType.PREMIUM_RATE}
+SERVICE_LINE_SCORE = 0.3
 
 
 class PhoneRecogniser:
@@ -35,7 +42,10 @@ class PhoneRecogniser:
                 continue
             # Ofcom's drama ranges are "valid" in fiction too: accept possible GB numbers.
             valid = phonenumbers.is_valid_number(number)
-            score = 0.85 if valid else 0.6
+            if phonenumbers.number_type(number) in _SERVICE_LINES:
+                score = SERVICE_LINE_SCORE
+            else:
+                score = 0.85 if valid else 0.6
             start, end = m.span()
             yield Candidate(start, end, self.kind, score, self.name)
 

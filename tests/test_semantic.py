@@ -201,7 +201,7 @@ OBVIOUS = [
     ("defamation", "The medical director at our trust is cooking the mortality figures and everyone knows it"),
     ("colleagues", "Our new registrar is an absolute moron, no idea how she ever passed her exams"),
     ("conflicts", "Honestly the best protein powder I have ever used, my code DOCMAX gets you 25% off"),
-    ("records", "Here's a photo of today's theatre list on the whiteboard, look how packed it is!"),
+    ("records", "Snapped a pic of the handover sheet so I can finish my jobs at home, names and bed numbers all on it"),
 ]
 SAFE = [
     (("A composite case, not a real patient: a man in his fifties with tiredness turns out to have "
@@ -229,20 +229,27 @@ def test_obvious_breaches_score_highest_on_their_topic(engine, topic, text):
     assert scores[topic] >= _limits(engine)[topic]  # and it passes its calibrated threshold
 
 
+# Known misses: ranked first on their topic but below its threshold, which the dev split's
+# tricky-clean drafts set high (night-shift jokes for trust; for records, the clean drafts
+# of batches 15-16 moved it from 0.934 to 0.935, just above this one). The rules catch both.
+KNOWN_MISSES = [
+    ("trust", "Still hungover from the leaving do and about to start my morning clinic, pray for my patients"),
+    ("records", "Here's a photo of today's theatre list on the whiteboard, look how packed it is!"),
+]
+
+
 @pytest.mark.slow
-def test_a_known_miss_still_ranks_its_topic_first(engine):
-    """Ranked first on trust, but below the trust threshold, which the dev split's
-    tricky-clean night-shift jokes set high: the rules catch this one (impaired-at-work)."""
-    text = "Still hungover from the leaving do and about to start my morning clinic, pray for my patients"
+@pytest.mark.parametrize("topic,text", KNOWN_MISSES)
+def test_a_known_miss_still_ranks_its_topic_first(engine, topic, text):
     d = draft(text, audience="public", as_doctor=True, named=True)
     scores = engine.scores(d).topic
-    assert max(scores, key=scores.get) == "trust" and scores["trust"] < _limits(engine)["trust"]
-    assert "trust" in {f.topic for f in review(text, d.context, engines=[engine]).findings}
+    assert max(scores, key=scores.get) == topic and scores[topic] < _limits(engine)[topic]
+    assert topic in {f.topic for f in review(text, d.context, engines=[engine]).findings}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("topic,text", [
-    ("records", "Here's a photo of today's theatre list on the whiteboard, look how packed it is!"),
+    ("records", "Snapped a pic of the handover sheet so I can finish my jobs at home, names and bed numbers all on it"),
     ("advertising", "Miracle anti-ageing drip, guaranteed results in one session, only three slots left!"),
 ])
 def test_clear_breaches_fire(engine, topic, text):
@@ -264,7 +271,7 @@ def test_safe_near_misses_score_low_and_do_not_fire(engine, text, ctx):
 def test_finding_names_the_nearest_bank_example(engine):
     from reviewer.retrieval import bank
 
-    text = "Here's a photo of today's theatre list on the whiteboard, look how packed it is!"
+    text = "Snapped a pic of the handover sheet so I can finish my jobs at home, names and bed numbers all on it"
     out = engine.review(draft(text, as_doctor=True, named=True))
     f = next(f for f in out.findings if f.topic == "records")
     breaches = {ex.text for e in bank.load().entries if e.paragraph == "conf-119" for ex in e.breach}

@@ -31,10 +31,10 @@ from reviewer.schema import TOPICS
 CV_FOLDS = 5  # only when the data holds a single batch (no writers to leave out)
 MARGIN_SD = 0.0  # chosen by leave-one-writer-out on dev (benchmarks/eval_semantic.py --hold-out)
 # Share of out-of-fold clean drafts a topic's threshold may leave above it. Leave one
-# writer out over the 12 dev batches (thresholds from the other 11): budget 0 -> the engine
-# alone finds 30% of breaches at precision 0.95 and flags 2.0% of clean drafts; 0.003 ->
-# 45% at 0.93, 3.7%; 0.005 -> 55% at 0.90, 5.2%. The rules already flag 6-8% of a new
-# writer's clean drafts, so the second opinion takes the quiet end.
+# writer out over the 12 dev batches of 2026-12-01 (1503 drafts; thresholds from the other
+# 11): budget 0 -> the engine alone finds 30% of breaches at precision 0.95 and flags 2.0%
+# of clean drafts; 0.003 -> 45% at 0.93, 3.7%; 0.005 -> 55% at 0.90, 5.2%. The rules
+# already flag 4-12% of a new writer's clean drafts, so the second opinion takes the quiet end.
 CLEAN_BUDGET = 0.0
 C = 3.0  # SVM soft margin; leave one writer out, share of breaches caught at 1% false flags: C=1 0.50, C=3 0.55, C=10 0.55
 CONTEXT_ONLY = ("anonymity",)  # decided by context (sm-17), as for the rules: no classifier

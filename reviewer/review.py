@@ -56,8 +56,10 @@ def review(
         statuses[engine.name] = out.status
         kept, exempted = rules_engine.drop_exempted(view, out.findings)
         findings.extend(kept)
-        counts = [*out.dropped.items(), *([("exempted", exempted)] if exempted else [])]
-        for reason, n in counts:
+        counts = dict(out.dropped)  # a copy: the engine's own output is left as it reported it
+        if exempted:
+            counts["exempted"] = counts.get("exempted", 0) + exempted
+        for reason, n in counts.items():
             dropped[f"{engine.name}.{reason}"] = dropped.get(f"{engine.name}.{reason}", 0) + n
         if out.rewrite is not None:
             rewrite = out.rewrite

@@ -202,6 +202,8 @@ OBVIOUS = [
     ("colleagues", "Our new registrar is an absolute moron, no idea how she ever passed her exams"),
     ("conflicts", "Honestly the best protein powder I have ever used, my code DOCMAX gets you 25% off"),
     ("records", "Snapped a pic of the handover sheet so I can finish my jobs at home, names and bed numbers all on it"),
+    # a known miss until the twenty-batch calibration (trust threshold 0.758; it scores 0.83)
+    ("trust", "Still hungover from the leaving do and about to start my morning clinic, pray for my patients"),
 ]
 SAFE = [
     (("A composite case, not a real patient: a man in his fifties with tiredness turns out to have "
@@ -230,10 +232,9 @@ def test_obvious_breaches_score_highest_on_their_topic(engine, topic, text):
 
 
 # Known misses: ranked first on their topic but below its threshold, which the dev split's
-# tricky-clean drafts set high (night-shift jokes for trust; for records, the clean drafts
-# of batches 15-16 moved it from 0.934 to 0.935, just above this one). The rules catch both.
+# tricky-clean drafts set high (for records, the clean drafts of batches 15-16 moved it from
+# 0.934 to 0.935, just above this one; batches 17-20 left it at 0.948). The rules catch it.
 KNOWN_MISSES = [
-    ("trust", "Still hungover from the leaving do and about to start my morning clinic, pray for my patients"),
     ("records", "Here's a photo of today's theatre list on the whiteboard, look how packed it is!"),
 ]
 

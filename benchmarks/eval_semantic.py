@@ -37,6 +37,7 @@ def main(argv=None) -> int:
     ap.add_argument("--hold-out", action="append", default=[], metavar="BATCH",
                     help="hold this writer's batch out: calibrate on the others, score it (repeatable)")
     ap.add_argument("--margin-sd", type=float, default=None, help="threshold margin (default: calibrate.MARGIN_SD)")
+    ap.add_argument("--tune", action="store_true", help="with --hold-out: fine-tune the encoder too (slow)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     suffix = ("_holdout_" + "_".join(args.hold_out)) if args.hold_out else ""
@@ -54,10 +55,9 @@ def main(argv=None) -> int:
         scored_rows, scored, results = [], [], []
         for batch in args.hold_out:
             engine = create("semantic")
-            cal, kernel = calibrate.calibrate(args.data, rows=[r for r in rows if r.batch != batch],
-                                              margin_sd=margin)
-            engine.use(store.load(), {"threshold": {t: v["threshold"] for t, v in cal["topics"].items()},
-                                      "classifier": kernel})
+            cal = calibrate.calibrate(args.data, rows=[r for r in rows if r.batch != batch],
+                                      margin_sd=margin, tune=args.tune)
+            engine.use(store.load(), cal.engine_state())
             held = [r for r in rows if r.batch == batch]
             scored_rows += held
             scored += topic_scores(engine, held)

@@ -332,9 +332,10 @@ def _semantic_without_embedder(env: Env) -> Outcome:
     return Outcome(first.engines["semantic"], [(DRAFT, first), (SECOND, second)], None)
 
 
-def _semantic_model_row(damage):
-    """index/semantic_model.npz missing, corrupt or not the one semantic.json names: the
-    semantic engine says so, the rules stand; with the file back a new engine works."""
+def _semantic_model_row(damage, name: str = "semantic_model.npz"):
+    """index/semantic_model.npz (or the tuned encoder, semantic_encoder.npz) missing, corrupt
+    or not the one semantic.json names: the semantic engine says so, the rules stand; with
+    the file back a new engine works."""
     def run(env: Env) -> Outcome:
         import shutil
 
@@ -343,7 +344,7 @@ def _semantic_model_row(damage):
 
         folder = env.tmp / "index"
         shutil.copytree(paths.index_dir(), folder, ignore=shutil.ignore_patterns("cache"))
-        damage(folder / "semantic_model.npz")
+        damage(folder / name)
         env.monkeypatch.setenv("REVIEWER_CACHE", str(paths.cache_dir()))  # keep the built index
         env.monkeypatch.setenv("REVIEWER_INDEX", str(folder))
         first = review(DRAFT, engines=[create("semantic")])
@@ -362,7 +363,10 @@ def _garbage_with_its_digest(path: Path) -> None:
     path.write_bytes(garbage)
     doc_path = path.with_name("semantic.json")
     doc = json.loads(doc_path.read_text(encoding="utf-8"))
-    doc["model_sha256"] = hashlib.sha256(garbage).hexdigest()
+    if path.name == "semantic_encoder.npz":
+        doc["tuning"]["sha256"] = hashlib.sha256(garbage).hexdigest()
+    else:
+        doc["model_sha256"] = hashlib.sha256(garbage).hexdigest()
     doc_path.write_text(json.dumps(doc), encoding="utf-8")
 
 
@@ -574,6 +578,15 @@ FAULTS = [
     pytest.param("semantic-model-swapped", "semantic", "unavailable: semantic model does not match",
                  _semantic_model_row(_flip_a_byte),
                  marks=pytest.mark.slow, id="semantic-model-swapped"),
+    pytest.param("semantic-encoder-missing", "semantic", "unavailable: semantic encoder missing:",
+                 _semantic_model_row(lambda p: p.unlink(), "semantic_encoder.npz"), marks=pytest.mark.slow,
+                 id="semantic-encoder-missing"),
+    pytest.param("semantic-encoder-corrupt", "semantic", "unavailable: semantic encoder is corrupt:",
+                 _semantic_model_row(_garbage_with_its_digest, "semantic_encoder.npz"), marks=pytest.mark.slow,
+                 id="semantic-encoder-corrupt"),
+    pytest.param("semantic-encoder-swapped", "semantic", "unavailable: semantic encoder does not match",
+                 _semantic_model_row(_flip_a_byte, "semantic_encoder.npz"), marks=pytest.mark.slow,
+                 id="semantic-encoder-swapped"),
     pytest.param("retrieval-no-embedder", "retrieval", "EmbedderUnavailable: not a sentence-transformers model",
                  _retrieval_without_embedder, id="retrieval-no-embedder"),
     pytest.param("retrieval-embedder-back", "retrieval", "EmbedderUnavailable", _retrieval_recovers,

@@ -100,6 +100,7 @@ def test_index_info_reads_metadata_without_heavy_imports(tmp_path):
     report = json.loads(out.stdout.split("HEAVY")[0])
     assert report["state"] == "missing" and report["index"] is None
     assert report["thresholds"]["calibrated_on"] == "dev.jsonl"
+    assert report["thresholds"]["encoder"].startswith("top 2 layers fine-tuned (semantic_encoder.npz")
 
 
 # --- with the embedding model ----------------------------------------------------

@@ -1,7 +1,7 @@
 """The `semantic` engine: draft sentences close to the bank's breach phrasings become findings.
 
-A second opinion that needs no LLM: all-MiniLM-L6-v2 embeddings of each sentence, read
-with its whole draft, are scored per topic by kernel classifiers fitted on the example
+A second opinion that needs no LLM: all-MiniLM-L6-v2 embeddings (its top layers fine-tuned
+for this, index/semantic_encoder.npz) of each sentence, read with its whole draft, are scored per topic by kernel classifiers fitted on the example
 bank (index/examples.yml) and the dev split; a sentence whose topic score passes that
 topic's threshold (both stored in index/ by `reviewer index calibrate`) is reported with
 the nearest breach phrasing of the bank as evidence. Patient
@@ -48,7 +48,8 @@ class SemanticEngine:
 
                 ix = store.load(self._model)
                 cal = thresholds.load(ix.meta["model_id"],
-                                      Path(self._thresholds_path) if self._thresholds_path else None)
+                                      Path(self._thresholds_path) if self._thresholds_path else None,
+                                      embedder=self._model)
                 self.use(ix, cal)
             except ReviewerError as exc:  # our messages carry no draft text
                 self._error = str(exc)
@@ -81,7 +82,7 @@ class SemanticEngine:
         from reviewer.retrieval import topics
 
         ix, cal = self._state
-        return topics.score(ix, draft.view, draft.context, cal["classifier"])
+        return topics.score(ix, draft.view, draft.context, cal["classifier"], cal.get("encoder"))
 
     def _findings(self, draft: Draft) -> list[Finding]:
         from reviewer.retrieval import bank

@@ -14,6 +14,12 @@ out-of-fold F1 among values at least MARGIN_SD standard deviations of the clean 
 decisions above the highest clean decision (CLEAN_BUDGET lets a share of them sit above
 it instead). Everything is written with the model id and
 bank digest it belongs to, and the out-of-fold ROC AUC per topic.
+
+With `tune` (the shipped calibration) the encoder's top layers are first fine-tuned on
+the bank and the dev drafts (reviewer/retrieval/finetune.py), and the classifiers read the
+tuned embeddings. The out-of-fold decisions then come from TUNE_FOLDS groups of writers:
+for each, an encoder fine-tuned and classifiers fitted without those writers score them,
+so a threshold is still chosen against writers nothing was trained on.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from reviewer.normalise import normalise
 from reviewer.schema import TOPICS
 
 CV_FOLDS = 5  # only when the data holds a single batch (no writers to leave out)
+TUNE_FOLDS = 5  # writer groups when fine-tuning (each costs a fine-tune: ~5 min on 2 cores)
 MARGIN_SD = 0.0  # chosen by leave-one-writer-out on dev (benchmarks/eval_semantic.py --hold-out)
 # Share of out-of-fold clean drafts a topic's threshold may leave above it. Leave one
 # writer out over the 12 dev batches of 2026-12-01 (1503 drafts; thresholds from the other
@@ -96,7 +103,8 @@ class Prepared:
     batch: str = "batch1"
 
 
-def prepare(ix, rows: list[Labelled]) -> list[Prepared]:
+def prepare(ix, rows: list[Labelled], encoder=None) -> list[Prepared]:
+    """Embed every query of every draft with `encoder` (default: the index's embedder)."""
     from reviewer import rulepacks
     from reviewer.engines.rules import effective_context
     from reviewer.retrieval.search import query_spans
@@ -113,7 +121,7 @@ def prepare(ix, rows: list[Labelled]) -> list[Prepared]:
     import numpy as np
 
     # Rounded to float16 now, as the stored model keeps them: thresholds fit what ships.
-    vecs = ix.embedder.encode(texts).astype("float16").astype("float32")
+    vecs = (encoder or ix.embedder).encode(texts).astype("float16").astype("float32")
     owner = np.asarray(owner)
     for i, p in enumerate(out):
         p.vecs = vecs[owner == i]
@@ -124,12 +132,13 @@ class _Training:
     """Every training row as a (query vector, draft vector) pair of indices into one table:
     bank phrasings first (each its own draft), then each draft's queries."""
 
-    def __init__(self, ix, prepared: list[Prepared]) -> None:
+    def __init__(self, ix, prepared: list[Prepared], encoder=None) -> None:
         import numpy as np
 
         idx = [i for i, r in enumerate(ix.rows) if r.kind in ("breach", "near_miss")]
         self.bank_rows = [ix.rows[i] for i in idx]
-        bank = ix.vectors()[idx].astype("float16").astype("float32")
+        bank = (encoder.encode([r.text for r in self.bank_rows]) if encoder is not None
+                else ix.vectors()[idx]).astype("float16").astype("float32")
         tables, pairs = [bank], []
         nb = len(idx)
         pairs.extend((i, i) for i in range(nb))
@@ -221,6 +230,54 @@ def folds(prepared: list[Prepared]) -> list[set[int]]:
     return [set(f.tolist()) for f in np.array_split(order, CV_FOLDS)]
 
 
+def writer_groups(prepared: list[Prepared], k: int = TUNE_FOLDS) -> list[set[int]]:
+    """Held-out draft indices per fine-tuning fold: the writers' batches dealt round-robin
+    into k groups (batch1, batch6, ... together); K random folds for a single batch."""
+    import re
+
+    batches = sorted({p.batch for p in prepared},
+                     key=lambda b: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", b)])
+    if len(batches) < 2:
+        return folds(prepared)
+    groups = [set(batches[i::k]) for i in range(min(k, len(batches)))]
+    return [{i for i, p in enumerate(prepared) if p.batch in g} for g in groups]
+
+
+@dataclass
+class Tuned:
+    """A fine-tuned encoder: the Embedder to read drafts with and the arrays to ship."""
+
+    encoder: object
+    arrays: dict
+    stats: dict
+
+
+def tune_encoder(ix, rows: list[Labelled], train: set[int], max_steps: int | None = None) -> Tuned:
+    from reviewer.retrieval import embedder, finetune
+
+    labels = [t for t in TOPICS if t not in CONTEXT_ONLY]
+    drafts = [(normalise(rows[i].item.text).text, set(rows[i].topics)) for i in sorted(train)]
+    model, stats = finetune.train(ix.embedder.model_dir, finetune.examples(ix.rows, drafts), labels,
+                                  max_steps=max_steps)
+    return Tuned(embedder.wrap(model, ix.embedder.model_dir, "tuned in calibration"),
+                 finetune.delta(model), stats)
+
+
+def tuned_out_of_fold(ix, rows: list[Labelled], prepared: list[Prepared],
+                      max_steps: int | None = None) -> list[dict[str, float]]:
+    """Out-of-fold decisions where each fold's encoder and classifiers never saw its writers."""
+    everyone = set(range(len(rows)))
+    out: list[dict[str, float] | None] = [None] * len(rows)
+    for held in writer_groups(prepared):
+        tuned = tune_encoder(ix, rows, everyone - held, max_steps)
+        fold_prepared = prepare(ix, rows, tuned.encoder)
+        training = _Training(ix, fold_prepared, tuned.encoder)
+        model = training.model({t: training.fit(t, everyone - held) for t in classified_topics(training)})
+        for i in held:
+            out[i] = decisions(model, fold_prepared[i])
+    return out
+
+
 def out_of_fold(training: _Training) -> list[dict[str, float]]:
     everyone = set(range(len(training.prepared)))
     out: list[dict[str, float] | None] = [None] * len(training.prepared)
@@ -277,21 +334,43 @@ def thresholds(prepared: list[Prepared], oof: list[dict[str, float]], margin_sd:
     return out
 
 
+@dataclass
+class Calibration:
+    doc: dict  # what index/semantic.json holds
+    kernel: object  # the KernelModel
+    tuned: Tuned | None = None  # the fine-tuned encoder, when `tune` was asked
+
+    def engine_state(self) -> dict:
+        """What SemanticEngine.use() takes, to score with this calibration in memory."""
+        return {"threshold": {t: v["threshold"] for t, v in self.doc["topics"].items()},
+                "classifier": self.kernel, "encoder": self.tuned.encoder if self.tuned else None}
+
+
 def calibrate(data: Path, model: str | None = None, rows: list[Labelled] | None = None,
-              margin_sd: float = MARGIN_SD) -> tuple[dict, object]:
-    """Fit and threshold on `data` (or on `rows` taken from it, e.g. all but one batch).
-    Returns (the thresholds document, the KernelModel it belongs to)."""
+              margin_sd: float = MARGIN_SD, tune: bool = False,
+              tune_steps: int | None = None) -> Calibration:
+    """Fit and threshold on `data` (or on `rows` taken from it, e.g. all but one batch),
+    fine-tuning the encoder first with `tune` (`tune_steps` caps its steps: tests)."""
     if Path(data).name.startswith("test"):
         raise InputError("thresholds are calibrated on the dev split only, never on a test split")
     from reviewer.retrieval import bank, store
 
     rows = rows if rows is not None else load_labelled(Path(data))
     ix = store.load(model)
-    t0 = time.perf_counter()
+    started = time.perf_counter()
     prepared = prepare(ix, rows)
-    seconds = time.perf_counter() - t0
-    training = _Training(ix, prepared)
-    oof = out_of_fold(training)
+    seconds = time.perf_counter() - started
+    tuned = None
+    if tune:
+        oof = tuned_out_of_fold(ix, rows, prepared, tune_steps)
+        tuned = tune_encoder(ix, rows, set(range(len(rows))), tune_steps)
+        t0 = time.perf_counter()
+        prepared = prepare(ix, rows, tuned.encoder)
+        seconds = time.perf_counter() - t0
+        training = _Training(ix, prepared, tuned.encoder)
+    else:
+        training = _Training(ix, prepared)
+        oof = out_of_fold(training)
     topics = thresholds(prepared, oof, margin_sd)
     everyone = set(range(len(prepared)))
     fitted = {t: training.fit(t, everyone) for t in classified_topics(training)}
@@ -304,8 +383,8 @@ def calibrate(data: Path, model: str | None = None, rows: list[Labelled] | None 
         "model_id": ix.meta["model_id"],
         "bank_sha256": bank.load().digest,
         "scoring": "per-topic RBF-kernel SVM on (sentence, whole draft) embedding pairs (bank + dev), "
-                   "best sentence, Platt-scaled; thresholds on out-of-fold decisions "
-                   f"({'leave one batch out' if len(batches) > 1 else f'{CV_FOLDS}-fold'}), "
+                   f"{'fine-tuned encoder, ' if tune else ''}best sentence, Platt-scaled; thresholds on "
+                   f"out-of-fold decisions ({_fold_words(batches, tune)}), "
                    f"{margin_sd} sd above the highest clean draft but the top {CLEAN_BUDGET:.1%}",
         "margin_sd": margin_sd,
         "clean_budget": CLEAN_BUDGET,
@@ -315,7 +394,21 @@ def calibrate(data: Path, model: str | None = None, rows: list[Labelled] | None 
         "calibrated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "topics": topics,
     }
-    return doc, kernel
+    if tuned is not None:
+        from reviewer.retrieval import finetune
+
+        doc["tuning"] = {"layers": finetune.TRAIN_LAYERS, "epochs": finetune.EPOCHS,
+                         "folds": _fold_words(batches, tune), "final": tuned.stats,
+                         "seconds": round(time.perf_counter() - started, 1)}
+    return Calibration(doc, kernel, tuned)
+
+
+def _fold_words(batches: list[str], tune: bool) -> str:
+    if len(batches) < 2:
+        return f"{CV_FOLDS}-fold"
+    if tune:
+        return f"{min(TUNE_FOLDS, len(batches))} groups of writers, each left out of tuning and fitting"
+    return "leave one batch out"
 
 
 def topic_scores(engine, rows) -> list[dict[str, float]]:

@@ -21,7 +21,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reviewer.errors import DataError, EngineUnavailable
+from reviewer.errors import DataError
 
 FORMAT = 1
 
@@ -88,14 +88,9 @@ def load(path: Path, sha256: str | None = None) -> KernelModel:
     """Read a model written by `KernelModel.save`, checking its digest when one is given."""
     import numpy as np
 
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise EngineUnavailable(f"semantic model missing: {path} (reviewer index calibrate)") from None
-    except OSError as exc:
-        raise DataError(f"semantic model unreadable: {path} ({exc.__class__.__name__})") from None
-    if sha256 and hashlib.sha256(data).hexdigest() != sha256:
-        raise DataError(f"semantic model does not match index/semantic.json: {path} (reviewer index calibrate)")
+    from reviewer.retrieval.artifacts import read_verified
+
+    data = read_verified(path, sha256, "semantic model")
     try:
         z = np.load(io.BytesIO(data), allow_pickle=False)
         if int(z["format"]) != FORMAT:

@@ -105,8 +105,39 @@ def load(path: str | os.PathLike | None = None) -> Embedder:
         except Exception as exc:  # noqa: BLE001 - any loader failure means "unavailable"
             raise EmbedderUnavailable(
                 f"cannot load embedding model from {model_dir} ({exc.__class__.__name__})") from None
-        dim_of = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        dim = dim_of()
-        emb = Embedder(model_dir, model_id(model_dir), int(dim), model)
+        emb = wrap(model, model_dir, model_id(model_dir))
         _loaded[model_dir] = emb
         return emb
+
+
+def wrap(model, model_dir: Path, mid: str) -> Embedder:
+    """An Embedder around a loaded SentenceTransformer (also a freshly fine-tuned one)."""
+    dim_of = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return Embedder(model_dir, mid, int(dim_of()), model)
+
+
+_tuned: dict[tuple[Path, str], Embedder] = {}
+
+
+def load_tuned(path: str | os.PathLike | None, delta_file: Path, sha256: str) -> Embedder:
+    """The embedder at `path` with the semantic engine's fine-tuned layers applied
+    (reviewer/retrieval/finetune.py): a second copy of the model, loaded once per process.
+    Its id is the base id plus the delta's digest."""
+    from reviewer.retrieval import finetune
+
+    base = load(path)  # torch is importable and the base model loads
+    key = (base.model_dir, sha256)
+    with _lock:
+        if key not in _tuned:
+            arrays = finetune.read(delta_file, sha256, base.model_id)
+            from sentence_transformers import SentenceTransformer
+
+            model = SentenceTransformer(str(base.model_dir), device="cpu", local_files_only=True)
+            finetune.apply(model, arrays)
+            model.eval()
+            _tuned[key] = wrap(model, base.model_dir, tuned_id(base.model_id, sha256))
+        return _tuned[key]
+
+
+def tuned_id(base_id: str, sha256: str) -> str:
+    return f"{base_id}+tuned@{sha256[:12]}"

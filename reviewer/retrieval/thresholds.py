@@ -1,7 +1,8 @@
 """The semantic engine's calibration, kept as data in index/: semantic.json (per-topic
 thresholds, calibrated on the dev split only, with the embedding model and bank they
-belong to) and semantic_model.npz (the classifiers, checked against the sha256 that
-semantic.json records)."""
+belong to), semantic_model.npz (the classifiers) and, when the calibration fine-tuned the
+encoder, semantic_encoder.npz (its tuned layers); both checked against the sha256 that
+semantic.json records."""
 
 from __future__ import annotations
 
@@ -21,9 +22,17 @@ def model_path(path: Path | None = None) -> Path:
     return path.with_name(path.stem + "_model.npz")
 
 
-def load(model_id: str | None = None, path: Path | None = None, with_model: bool = True) -> dict:
+def encoder_path(path: Path | None = None) -> Path:
+    path = path or thresholds_path()
+    return path.with_name(path.stem + "_encoder.npz")
+
+
+def load(model_id: str | None = None, path: Path | None = None, with_model: bool = True,
+         embedder: str | None = None) -> dict:
     """The calibration document plus `threshold` ({topic: probability}) and, with
-    `with_model`, `classifier` (the KernelModel)."""
+    `with_model`, `classifier` (the KernelModel) and `encoder` (the Embedder the classifier
+    reads: the fine-tuned one when the calibration made one, else None for the index's own).
+    `model_id` is the base embedder's id (the index's); `embedder` its directory option."""
     from reviewer.retrieval import classifier
 
     path = path or thresholds_path()
@@ -42,12 +51,27 @@ def load(model_id: str | None = None, path: Path | None = None, with_model: bool
     data["threshold"] = topics
     if with_model:
         data["classifier"] = classifier.load(model_path(path), digest)
+        data["encoder"] = None
+        tuned = data.get("tuning")
+        if tuned:
+            from reviewer.retrieval import embedder as emb
+
+            data["encoder"] = emb.load_tuned(embedder, encoder_path(path), tuned["sha256"])
     return data
 
 
-def save(doc: dict, kernel, path: Path | None = None) -> Path:
-    """Write the classifiers, then the thresholds naming their digest."""
+def save(doc: dict, kernel, path: Path | None = None, tuned: dict | None = None) -> Path:
+    """Write the classifiers (and the tuned encoder layers, `tuned` = their arrays), then the
+    thresholds naming their digests. A calibration without tuning removes a stale encoder file."""
+    from reviewer.retrieval import finetune
+
     path = path or thresholds_path()
     doc = {**doc, "model_file": model_path(path).name, "model_sha256": kernel.save(model_path(path))}
+    if tuned is not None:
+        doc["tuning"] = {**doc.get("tuning", {}), "file": encoder_path(path).name,
+                         "sha256": finetune.save(tuned, encoder_path(path), doc["model_id"])}
+    else:
+        doc.pop("tuning", None)
+        encoder_path(path).unlink(missing_ok=True)
     path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     return path

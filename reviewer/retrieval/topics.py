@@ -69,16 +69,20 @@ def _topic_columns(ix: store.Index) -> dict[str, list[int]]:
     return cols
 
 
-def score(ix: store.Index, view: NormalisedText, ctx: ReviewContext, classifier) -> Scores:
-    """`classifier`: the KernelModel of the calibration (thresholds.load()["classifier"])."""
+def score(ix: store.Index, view: NormalisedText, ctx: ReviewContext, classifier, encoder=None) -> Scores:
+    """`classifier`: the KernelModel of the calibration (thresholds.load()["classifier"]);
+    `encoder`: the embedder it reads (the calibration's fine-tuned one), else the index's.
+    The nearest bank phrasing is always found in the index's own vector space."""
     ectx = effective_context(view, ctx, rulepacks.load())
     out = Scores(ectx=ectx)
     spans = query_spans(view.text)
     if not spans:
         return out
-    vecs = ix.embedder.encode([view.text[a:b] for a, b in spans])
+    texts = [view.text[a:b] for a, b in spans]
+    vecs = ix.embedder.encode(texts)
     sims = ix.scores(vecs)
-    per_topic = classifier.probabilities(vecs, vecs[0])
+    read = encoder.encode(texts) if encoder is not None else vecs
+    per_topic = classifier.probabilities(read, read[0])
     cols = _topic_columns(ix)
     for topic, per_query in per_topic.items():
         if topic not in cols or not applicable(topic, ectx):

@@ -202,6 +202,9 @@ OBVIOUS = [
     ("colleagues", "Our new registrar is an absolute moron, no idea how she ever passed her exams"),
     ("conflicts", "Honestly the best protein powder I have ever used, my code DOCMAX gets you 25% off"),
     ("records", "Snapped a pic of the handover sheet so I can finish my jobs at home, names and bed numbers all on it"),
+    # a known miss of the frozen encoder (ranked first, below the threshold); caught since
+    # the encoder's top layers were fine-tuned (2026-12-03)
+    ("records", "Here's a photo of today's theatre list on the whiteboard, look how packed it is!"),
     # a known miss until the twenty-batch calibration (trust threshold 0.758; it scores 0.83)
     ("trust", "Still hungover from the leaving do and about to start my morning clinic, pray for my patients"),
 ]
@@ -231,26 +234,12 @@ def test_obvious_breaches_score_highest_on_their_topic(engine, topic, text):
     assert scores[topic] >= _limits(engine)[topic]  # and it passes its calibrated threshold
 
 
-# Known misses: ranked first on their topic but below its threshold, which the dev split's
-# tricky-clean drafts set high (for records, the clean drafts of batches 15-16 moved it from
-# 0.934 to 0.935, just above this one; batches 17-20 left it at 0.948). The rules catch it.
-KNOWN_MISSES = [
-    ("records", "Here's a photo of today's theatre list on the whiteboard, look how packed it is!"),
-]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("topic,text", KNOWN_MISSES)
-def test_a_known_miss_still_ranks_its_topic_first(engine, topic, text):
-    d = draft(text, audience="public", as_doctor=True, named=True)
-    scores = engine.scores(d).topic
-    assert max(scores, key=scores.get) == topic and scores[topic] < _limits(engine)[topic]
-    assert topic in {f.topic for f in review(text, d.context, engines=[engine]).findings}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("topic,text", [
     ("records", "Snapped a pic of the handover sheet so I can finish my jobs at home, names and bed numbers all on it"),
+    # a known miss of the frozen encoder (ranked first, below the threshold); caught since
+    # the encoder's top layers were fine-tuned (2026-12-03)
+    ("records", "Here's a photo of today's theatre list on the whiteboard, look how packed it is!"),
     ("advertising", "Miracle anti-ageing drip, guaranteed results in one session, only three slots left!"),
 ])
 def test_clear_breaches_fire(engine, topic, text):

@@ -116,7 +116,7 @@ def wrap(model, model_dir: Path, mid: str) -> Embedder:
     return Embedder(model_dir, mid, int(dim_of()), model)
 
 
-_tuned: dict[tuple[Path, str], Embedder] = {}
+_tuned: dict[tuple[Path, Path, str], Embedder] = {}
 
 
 def load_tuned(path: str | os.PathLike | None, delta_file: Path, sha256: str) -> Embedder:
@@ -126,7 +126,7 @@ def load_tuned(path: str | os.PathLike | None, delta_file: Path, sha256: str) ->
     from reviewer.retrieval import finetune
 
     base = load(path)  # torch is importable and the base model loads
-    key = (base.model_dir, sha256)
+    key = (base.model_dir, Path(delta_file).resolve(), sha256)  # each file is read and checked once
     with _lock:
         if key not in _tuned:
             arrays = finetune.read(delta_file, sha256, base.model_id)

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from reviewer.errors import DataError, EngineUnavailable
+from reviewer.errors import DataError, EngineUnavailable, InputError
 
 FORMAT = 1
 TRAIN_LAYERS = 2  # top 2 of 6: 3.5 M of 22.7 M parameters; all six scored 0.978 AUC but ship 45 MB
@@ -58,7 +58,10 @@ def examples(bank_rows, drafts) -> list[Example]:
 
 
 def _trained_names(bert, layers: int) -> list[str]:
-    first = len(bert.encoder.layer) - layers
+    blocks = getattr(getattr(bert, "encoder", None), "layer", None)
+    if blocks is None:  # the recipe names BERT's layers; other encoders: --no-tune
+        raise InputError("this embedding model is not BERT-style; calibrate it with --no-tune")
+    first = len(blocks) - layers
     return [n for n, _ in bert.named_parameters()
             if n.startswith("encoder.layer.") and int(n.split(".")[2]) >= first]
 

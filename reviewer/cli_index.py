@@ -100,7 +100,7 @@ def calibrate(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the thresholds without saving them."),
     tune: bool = typer.Option(True, "--tune/--no-tune",
                               help="Fine-tune the encoder's top layers first (the shipped recipe; "
-                                   "~35 min on 2 cores for the dev split). --no-tune: minutes."),
+                                   "~26 min on 2 cores for the dev split). --no-tune: minutes."),
 ) -> None:
     """Fit the semantic engine's classifiers and thresholds; save them to index/semantic*.{json,npz}."""
     from reviewer.retrieval import calibrate as cal

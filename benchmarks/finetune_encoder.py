@@ -27,36 +27,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from reviewer.evaluate import Labelled, load_labelled
-from reviewer.normalise import normalise
-from reviewer.retrieval import calibrate, documents, embedder, store
+from reviewer.retrieval import calibrate, store
 from reviewer.review import review
-from reviewer.schema import TOPICS
-
-
-def tuned(rows: list[Labelled], held: set[str], epochs: int, train_layers: str):
-    """The shipped fine-tuning recipe (reviewer/retrieval/finetune.py) on the non-held writers,
-    with the number of trained layers and epochs under test."""
-    from reviewer.retrieval import finetune
-
-    base = embedder.load()
-    drafts = [(normalise(r.item.text).text, set(r.topics)) for r in rows if r.batch not in held]
-    layers = 6 if train_layers == "all" else int(train_layers)
-    labels = [t for t in TOPICS if t not in calibrate.CONTEXT_ONLY]
-    model, stats = finetune.train(base.model_dir, finetune.examples(documents.rows(), drafts), labels,
-                                  layers=layers, epochs=epochs)
-    return embedder.wrap(model, base.model_dir, f"tuned-{train_layers}"), stats
 
 
 def score_held_out(rows: list[Labelled], held: set[str], encoder=None) -> dict:
     ix = store.load()
-    prepared = calibrate.prepare(ix, rows, encoder)
-    training = calibrate._Training(ix, prepared, encoder)
-    train = {i for i, p in enumerate(prepared) if p.batch not in held}
-    test = [i for i, p in enumerate(prepared) if p.batch in held]
-    topics = calibrate.classified_topics(training)
-    kernel = training.model({t: training.fit(t, train) for t in topics})
-    decisions = [calibrate.decisions(kernel, prepared[i]) for i in test]
-    gold = [prepared[i].topics for i in test]
+    test = [i for i, r in enumerate(rows) if r.batch in held]
+    by_row, topics = calibrate.held_out_decisions(ix, rows, set(test), encoder)
+    decisions = [by_row[i] for i in test]
+    gold = [set(rows[i].topics) for i in test]
     rules = [{f.topic for f in review(rows[i].item.text, rows[i].item.context()).findings} for i in test]
     per_topic = {}
     for t in topics:
@@ -99,8 +79,12 @@ def main(argv=None) -> int:
     if args.frozen:
         report["frozen"] = score_held_out(rows, held)
         print("frozen", json.dumps({k: v for k, v in report["frozen"].items() if k != "topics"}), flush=True)
-    encoder, report["training"] = tuned(rows, held, args.epochs, args.train_layers)
-    report["finetuned"] = score_held_out(rows, held, encoder)
+    ix = store.load()
+    train = {i for i, r in enumerate(rows) if r.batch not in held}
+    layers = 6 if args.train_layers == "all" else int(args.train_layers)
+    tuned = calibrate.tune_encoder(ix, rows, train, layers=layers, epochs=args.epochs)
+    report["training"] = tuned.stats
+    report["finetuned"] = score_held_out(rows, held, tuned.encoder)
     print("finetuned", json.dumps({k: v for k, v in report["finetuned"].items() if k != "topics"}), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

@@ -230,9 +230,10 @@ def folds(prepared: list[Prepared]) -> list[set[int]]:
     return [set(f.tolist()) for f in np.array_split(order, CV_FOLDS)]
 
 
-def writer_groups(prepared: list[Prepared], k: int = TUNE_FOLDS) -> list[set[int]]:
+def writer_groups(prepared: list, k: int = TUNE_FOLDS) -> list[set[int]]:
     """Held-out draft indices per fine-tuning fold: the writers' batches dealt round-robin
-    into k groups (batch1, batch6, ... together); K random folds for a single batch."""
+    into k groups (batch1, batch6, ... together); K random folds for a single batch.
+    `prepared`: anything with a `.batch` (Prepared or Labelled rows)."""
     import re
 
     batches = sorted({p.batch for p in prepared},
@@ -252,29 +253,39 @@ class Tuned:
     stats: dict
 
 
-def tune_encoder(ix, rows: list[Labelled], train: set[int], max_steps: int | None = None) -> Tuned:
+def tune_encoder(ix, rows: list[Labelled], train: set[int], max_steps: int | None = None,
+                 **recipe) -> Tuned:
+    """Fine-tune on the bank plus rows[train]; `recipe` overrides finetune.train's
+    `layers` / `epochs` (benchmarks/finetune_encoder.py compares them)."""
     from reviewer.retrieval import embedder, finetune
 
     labels = [t for t in TOPICS if t not in CONTEXT_ONLY]
     drafts = [(normalise(rows[i].item.text).text, set(rows[i].topics)) for i in sorted(train)]
     model, stats = finetune.train(ix.embedder.model_dir, finetune.examples(ix.rows, drafts), labels,
-                                  max_steps=max_steps)
+                                  max_steps=max_steps, **recipe)
     return Tuned(embedder.wrap(model, ix.embedder.model_dir, "tuned in calibration"),
-                 finetune.delta(model), stats)
+                 finetune.delta(model, stats["layers"]), stats)
 
 
-def tuned_out_of_fold(ix, rows: list[Labelled], prepared: list[Prepared],
-                      max_steps: int | None = None) -> list[dict[str, float]]:
+def held_out_decisions(ix, rows: list[Labelled], held: set[int], encoder=None):
+    """Decisions on rows[held] of classifiers fitted (with `encoder`) on the bank and every
+    other row, and the topics they classify: ({row index: decisions}, topics)."""
+    prepared = prepare(ix, rows, encoder)
+    training = _Training(ix, prepared, encoder)
+    topics = classified_topics(training)
+    train = set(range(len(rows))) - held
+    model = training.model({t: training.fit(t, train) for t in topics})
+    return {i: decisions(model, prepared[i]) for i in held}, topics
+
+
+def tuned_out_of_fold(ix, rows: list[Labelled], max_steps: int | None = None) -> list[dict[str, float]]:
     """Out-of-fold decisions where each fold's encoder and classifiers never saw its writers."""
     everyone = set(range(len(rows)))
     out: list[dict[str, float] | None] = [None] * len(rows)
-    for held in writer_groups(prepared):
+    for held in writer_groups(rows):
         tuned = tune_encoder(ix, rows, everyone - held, max_steps)
-        fold_prepared = prepare(ix, rows, tuned.encoder)
-        training = _Training(ix, fold_prepared, tuned.encoder)
-        model = training.model({t: training.fit(t, everyone - held) for t in classified_topics(training)})
-        for i in held:
-            out[i] = decisions(model, fold_prepared[i])
+        for i, d in held_out_decisions(ix, rows, held, tuned.encoder)[0].items():
+            out[i] = d
     return out
 
 
@@ -358,18 +369,16 @@ def calibrate(data: Path, model: str | None = None, rows: list[Labelled] | None 
     rows = rows if rows is not None else load_labelled(Path(data))
     ix = store.load(model)
     started = time.perf_counter()
-    prepared = prepare(ix, rows)
-    seconds = time.perf_counter() - started
     tuned = None
-    if tune:
-        oof = tuned_out_of_fold(ix, rows, prepared, tune_steps)
+    if tune:  # the folds' encoders first, then the one that ships
+        oof = tuned_out_of_fold(ix, rows, tune_steps)
         tuned = tune_encoder(ix, rows, set(range(len(rows))), tune_steps)
-        t0 = time.perf_counter()
-        prepared = prepare(ix, rows, tuned.encoder)
-        seconds = time.perf_counter() - t0
-        training = _Training(ix, prepared, tuned.encoder)
-    else:
-        training = _Training(ix, prepared)
+    encoder = tuned.encoder if tuned else None
+    t0 = time.perf_counter()
+    prepared = prepare(ix, rows, encoder)
+    seconds = time.perf_counter() - t0
+    training = _Training(ix, prepared, encoder)
+    if not tune:
         oof = out_of_fold(training)
     topics = thresholds(prepared, oof, margin_sd)
     everyone = set(range(len(prepared)))
